@@ -1,0 +1,20 @@
+"""FinishRun: record the outcome (promoted / rejected), notify, release the lock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from comprehend_al.lifecycle import finish_run, default_deps
+from comprehend_al.observability import logger, tracer
+from comprehend_al.state import RunState
+
+
+@logger.inject_lambda_context(correlation_id_path="run.execution_id")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = RunState.model_validate(event["state"])
+    logger.append_keys(kind=state.run.kind.value, model_version=state.run.version)
+    result = finish_run(state, default_deps())
+    return result.model_dump(mode="json")

@@ -1,0 +1,18 @@
+"""PrepareTrainingData: validate and merge pending uploads into new dataset versions; one run per kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from comprehend_al.lifecycle import default_deps, prepare_training_data
+from comprehend_al.observability import logger, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path="execution_id")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    execution_id = str(event["execution_id"])
+    result = prepare_training_data(event.get("event") or {}, execution_id, default_deps(), round_=int(event.get("round", 0)))
+    return result.model_dump(mode="json")

@@ -1,0 +1,21 @@
+"""PromoteModel: point SSM at the new model and endpoint; registry: active / retired."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from comprehend_al.lifecycle import promote_model, default_deps
+from comprehend_al.observability import logger, tracer
+from comprehend_al.state import EndpointState, ModelState, Run
+
+
+@logger.inject_lambda_context(correlation_id_path="run.execution_id")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    run = Run.model_validate(event["run"])
+    logger.append_keys(kind=run.kind.value, model_version=run.version)
+    model, endpoint = ModelState.model_validate(event["model"]), EndpointState.model_validate(event["endpoint"])
+    result = promote_model(run, model, endpoint, default_deps())
+    return result.model_dump(mode="json")

@@ -1,0 +1,20 @@
+"""StartModelBuilding: train a new model version on the merged dataset (VersionName, fixed TestS3Uri)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from comprehend_al.lifecycle import start_model_building, default_deps
+from comprehend_al.observability import logger, tracer
+from comprehend_al.state import ModelState, Run
+
+
+@logger.inject_lambda_context(correlation_id_path="run.execution_id")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    run = Run.model_validate(event["run"])
+    logger.append_keys(kind=run.kind.value, model_version=run.version)
+    result = start_model_building(run, default_deps())
+    return result.model_dump(mode="json")

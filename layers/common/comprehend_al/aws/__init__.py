@@ -1,0 +1,1 @@
+"""Adapters to AWS services. ``ClientError`` is translated to the typed errors of ``errors.py`` here."""

@@ -1,0 +1,307 @@
+"""Comprehend adapter: one interface for both model kinds (classifier and entity recognizer).
+
+The lifecycle steps talk to :class:`ModelOps`; the two implementations differ only in the API names
+and request shapes, so a second model kind plugs into the same workflow without a copy of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import boto3
+
+from comprehend_al.aws.errors import aws_call
+from comprehend_al.errors import ResourceNotFound
+from comprehend_al.models import DatasetRef, ModelKind
+
+TRAINED = {"TRAINED", "TRAINED_WITH_WARNING"}
+TRAINING_FAILED = {"IN_ERROR", "STOPPED", "STOP_REQUESTED", "DELETING"}
+JOB_FAILED = {"FAILED", "STOPPED", "STOP_REQUESTED"}
+
+
+@dataclass(frozen=True)
+class TrainingStatus:
+    status: str
+    message: str
+    metrics: dict[str, float]
+
+    @property
+    def done(self) -> bool:
+        return self.status in TRAINED
+
+    @property
+    def failed(self) -> bool:
+        return self.status in TRAINING_FAILED
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    status: str
+    message: str
+    output_uri: str
+
+    @property
+    def done(self) -> bool:
+        return self.status == "COMPLETED"
+
+    @property
+    def failed(self) -> bool:
+        return self.status in JOB_FAILED
+
+
+@dataclass(frozen=True)
+class EndpointStatus:
+    status: str
+    message: str
+    model_arn: str
+    desired_model_arn: str
+
+    @property
+    def done(self) -> bool:
+        return self.status == "IN_SERVICE" and (
+            not self.desired_model_arn or self.desired_model_arn == self.model_arn
+        )
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "FAILED"
+
+
+class ModelOps(Protocol):
+    kind: ModelKind
+
+    def start_training(
+        self,
+        *,
+        name: str,
+        version: str,
+        dataset: DatasetRef,
+        role_arn: str,
+        output_uri: str,
+        language: str,
+        tags: dict[str, str],
+    ) -> str: ...
+
+    def describe_training(self, model_arn: str) -> TrainingStatus: ...
+
+    def stop_training(self, model_arn: str) -> None: ...
+
+    def start_test_job(
+        self, *, model_arn: str, job_name: str, input_uri: str, output_uri: str, role_arn: str, language: str
+    ) -> str: ...
+
+    def describe_test_job(self, job_id: str) -> JobStatus: ...
+
+
+def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _float_metrics(metrics: dict[str, Any] | None) -> dict[str, float]:
+    return {k: float(v) for k, v in (metrics or {}).items() if isinstance(v, int | float)}
+
+
+class ComprehendClient:
+    """Thin wrapper around the boto3 Comprehend client (endpoints are common to both kinds)."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self.client = client or boto3.client("comprehend")
+
+    def create_endpoint(self, *, name: str, model_arn: str, units: int, tags: dict[str, str]) -> str:
+        with aws_call("CreateEndpoint"):
+            response = self.client.create_endpoint(
+                EndpointName=name, ModelArn=model_arn, DesiredInferenceUnits=units, Tags=_tags(tags)
+            )
+        return str(response["EndpointArn"])
+
+    def update_endpoint(self, *, endpoint_arn: str, model_arn: str) -> None:
+        with aws_call("UpdateEndpoint"):
+            self.client.update_endpoint(EndpointArn=endpoint_arn, DesiredModelArn=model_arn)
+
+    def describe_endpoint(self, endpoint_arn: str) -> EndpointStatus:
+        with aws_call("DescribeEndpoint"):
+            props = self.client.describe_endpoint(EndpointArn=endpoint_arn)["EndpointProperties"]
+        return EndpointStatus(
+            status=props["Status"],
+            message=props.get("Message", ""),
+            model_arn=props.get("ModelArn", ""),
+            desired_model_arn=props.get("DesiredModelArn", ""),
+        )
+
+    def delete_endpoint(self, endpoint_arn: str) -> bool:
+        """Delete an endpoint; ``False`` when it was already gone (deletion is idempotent)."""
+        try:
+            with aws_call("DeleteEndpoint"):
+                self.client.delete_endpoint(EndpointArn=endpoint_arn)
+        except ResourceNotFound:
+            return False
+        return True
+
+    def ops(self, kind: ModelKind, *, mode: str = "MULTI_CLASS", delimiter: str = "|") -> ModelOps:
+        """The training / test-job operations of one model kind."""
+        if kind is ModelKind.CLASSIFIER:
+            return ClassifierOps(self.client, mode=mode, delimiter=delimiter)
+        return RecognizerOps(self.client)
+
+
+class ClassifierOps:
+    kind = ModelKind.CLASSIFIER
+
+    def __init__(self, client: Any, *, mode: str = "MULTI_CLASS", delimiter: str = "|") -> None:
+        self.client = client
+        self.mode = mode
+        self.delimiter = delimiter
+
+    def start_training(
+        self,
+        *,
+        name: str,
+        version: str,
+        dataset: DatasetRef,
+        role_arn: str,
+        output_uri: str,
+        language: str,
+        tags: dict[str, str],
+    ) -> str:
+        input_config: dict[str, Any] = {
+            "DataFormat": "COMPREHEND_CSV",
+            "S3Uri": dataset.train_uri,
+            "TestS3Uri": dataset.test_uri,
+        }
+        if self.mode == "MULTI_LABEL":
+            input_config["LabelDelimiter"] = self.delimiter
+        with aws_call("CreateDocumentClassifier"):
+            response = self.client.create_document_classifier(
+                DocumentClassifierName=name,
+                VersionName=version,
+                DataAccessRoleArn=role_arn,
+                InputDataConfig=input_config,
+                OutputDataConfig={"S3Uri": output_uri},
+                LanguageCode=language,
+                Mode=self.mode,
+                Tags=_tags(tags),
+                ClientRequestToken=f"{name}-{version}"[:64],
+            )
+        return str(response["DocumentClassifierArn"])
+
+    def describe_training(self, model_arn: str) -> TrainingStatus:
+        with aws_call("DescribeDocumentClassifier"):
+            props = self.client.describe_document_classifier(DocumentClassifierArn=model_arn)[
+                "DocumentClassifierProperties"
+            ]
+        metadata = props.get("ClassifierMetadata") or {}
+        return TrainingStatus(
+            status=props["Status"],
+            message=props.get("Message", ""),
+            metrics=_float_metrics(metadata.get("EvaluationMetrics")),
+        )
+
+    def stop_training(self, model_arn: str) -> None:
+        with aws_call("StopTrainingDocumentClassifier"):
+            self.client.stop_training_document_classifier(DocumentClassifierArn=model_arn)
+
+    def start_test_job(
+        self, *, model_arn: str, job_name: str, input_uri: str, output_uri: str, role_arn: str, language: str
+    ) -> str:
+        with aws_call("StartDocumentClassificationJob"):
+            response = self.client.start_document_classification_job(
+                JobName=job_name[:256],
+                DocumentClassifierArn=model_arn,
+                InputDataConfig={"S3Uri": input_uri, "InputFormat": "ONE_DOC_PER_LINE"},
+                OutputDataConfig={"S3Uri": output_uri},
+                DataAccessRoleArn=role_arn,
+            )
+        return str(response["JobId"])
+
+    def describe_test_job(self, job_id: str) -> JobStatus:
+        with aws_call("DescribeDocumentClassificationJob"):
+            props = self.client.describe_document_classification_job(JobId=job_id)[
+                "DocumentClassificationJobProperties"
+            ]
+        return JobStatus(
+            status=props["JobStatus"],
+            message=props.get("Message", ""),
+            output_uri=props.get("OutputDataConfig", {}).get("S3Uri", ""),
+        )
+
+
+class RecognizerOps:
+    kind = ModelKind.ENTITY_RECOGNIZER
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def start_training(
+        self,
+        *,
+        name: str,
+        version: str,
+        dataset: DatasetRef,
+        role_arn: str,
+        output_uri: str,
+        language: str,
+        tags: dict[str, str],
+    ) -> str:
+        del output_uri  # entity recognizers write no training output to S3
+        types = sorted(dataset.label_counts)
+        with aws_call("CreateEntityRecognizer"):
+            response = self.client.create_entity_recognizer(
+                RecognizerName=name,
+                VersionName=version,
+                DataAccessRoleArn=role_arn,
+                InputDataConfig={
+                    "DataFormat": "COMPREHEND_CSV",
+                    "EntityTypes": [{"Type": t} for t in types],
+                    "Documents": {"S3Uri": dataset.train_uri, "TestS3Uri": dataset.test_uri},
+                    "Annotations": {
+                        "S3Uri": dataset.train_annotations_uri or "",
+                        "TestS3Uri": dataset.test_annotations_uri or "",
+                    },
+                },
+                LanguageCode=language,
+                Tags=_tags(tags),
+                ClientRequestToken=f"{name}-{version}"[:64],
+            )
+        return str(response["EntityRecognizerArn"])
+
+    def describe_training(self, model_arn: str) -> TrainingStatus:
+        with aws_call("DescribeEntityRecognizer"):
+            props = self.client.describe_entity_recognizer(EntityRecognizerArn=model_arn)[
+                "EntityRecognizerProperties"
+            ]
+        metadata = props.get("RecognizerMetadata") or {}
+        return TrainingStatus(
+            status=props["Status"],
+            message=props.get("Message", ""),
+            metrics=_float_metrics(metadata.get("EvaluationMetrics")),
+        )
+
+    def stop_training(self, model_arn: str) -> None:
+        with aws_call("StopTrainingEntityRecognizer"):
+            self.client.stop_training_entity_recognizer(EntityRecognizerArn=model_arn)
+
+    def start_test_job(
+        self, *, model_arn: str, job_name: str, input_uri: str, output_uri: str, role_arn: str, language: str
+    ) -> str:
+        with aws_call("StartEntitiesDetectionJob"):
+            response = self.client.start_entities_detection_job(
+                JobName=job_name[:256],
+                EntityRecognizerArn=model_arn,
+                InputDataConfig={"S3Uri": input_uri, "InputFormat": "ONE_DOC_PER_LINE"},
+                OutputDataConfig={"S3Uri": output_uri},
+                DataAccessRoleArn=role_arn,
+                LanguageCode=language,
+            )
+        return str(response["JobId"])
+
+    def describe_test_job(self, job_id: str) -> JobStatus:
+        with aws_call("DescribeEntitiesDetectionJob"):
+            props = self.client.describe_entities_detection_job(JobId=job_id)[
+                "EntitiesDetectionJobProperties"
+            ]
+        return JobStatus(
+            status=props["JobStatus"],
+            message=props.get("Message", ""),
+            output_uri=props.get("OutputDataConfig", {}).get("S3Uri", ""),
+        )

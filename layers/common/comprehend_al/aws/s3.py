@@ -1,0 +1,106 @@
+"""S3 helpers: URIs, reads and writes with typed errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from comprehend_al.aws.errors import aws_call
+from comprehend_al.errors import ResourceNotFound
+
+
+def s3_uri(bucket: str, key: str) -> str:
+    return f"s3://{bucket}/{key}"
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://"):
+        raise ValueError(f"not an S3 URI: {uri!r}")
+    bucket, _, key = uri[5:].partition("/")
+    return bucket, key
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str
+    version_id: str | None
+
+    @property
+    def version(self) -> str:
+        """A stable identifier of this object's content: the version id, or the ETag without versioning."""
+        return self.version_id if self.version_id and self.version_id != "null" else self.etag
+
+
+class Bucket:
+    def __init__(self, name: str, client: Any | None = None) -> None:
+        self.name = name
+        self.client = client or boto3.client("s3")
+
+    def uri(self, key: str) -> str:
+        return s3_uri(self.name, key)
+
+    def get(self, key: str, *, version_id: str | None = None) -> bytes:
+        kwargs: dict[str, Any] = {"Bucket": self.name, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
+        with aws_call(f"GetObject s3://{self.name}/{key}"):
+            return bytes(self.client.get_object(**kwargs)["Body"].read())
+
+    def put(self, key: str, body: bytes, *, content_type: str = "text/csv") -> ObjectInfo:
+        with aws_call(f"PutObject s3://{self.name}/{key}"):
+            response = self.client.put_object(Bucket=self.name, Key=key, Body=body, ContentType=content_type)
+        return ObjectInfo(key, len(body), response.get("ETag", "").strip('"'), response.get("VersionId"))
+
+    def head(self, key: str) -> ObjectInfo | None:
+        try:
+            with aws_call(f"HeadObject s3://{self.name}/{key}"):
+                response = self.client.head_object(Bucket=self.name, Key=key)
+        except ResourceNotFound:
+            return None
+        return ObjectInfo(
+            key, int(response["ContentLength"]), response["ETag"].strip('"'), response.get("VersionId")
+        )
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        with aws_call(f"CopyObject s3://{self.name}/{source_key}"):
+            self.client.copy_object(
+                Bucket=self.name, Key=target_key, CopySource={"Bucket": self.name, "Key": source_key}
+            )
+
+    def delete(self, key: str) -> None:
+        with aws_call(f"DeleteObject s3://{self.name}/{key}"):
+            self.client.delete_object(Bucket=self.name, Key=key)
+
+    def move(self, source_key: str, target_key: str) -> None:
+        self.copy(source_key, target_key)
+        self.delete(source_key)
+
+    def list(self, prefix: str) -> Iterator[ObjectInfo]:
+        with aws_call(f"ListObjectsV2 s3://{self.name}/{prefix}"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.name, Prefix=prefix
+            ):
+                for item in page.get("Contents", []):
+                    yield ObjectInfo(item["Key"], int(item["Size"]), item["ETag"].strip('"'), None)
+
+
+def get_uri(uri: str, client: Any | None = None) -> bytes:
+    bucket, key = split_uri(uri)
+    return Bucket(bucket, client).get(key)
+
+
+def first_object_under(uri: str, client: Any | None = None) -> bytes:
+    """The content of the single object at ``uri``, or of the first object under it as a prefix."""
+    bucket_name, key = split_uri(uri)
+    bucket = Bucket(bucket_name, client)
+    if not key.endswith("/") and bucket.head(key) is not None:
+        return bucket.get(key)
+    for info in bucket.list(key):
+        if not info.key.endswith("/"):
+            return bucket.get(info.key)
+    raise ResourceNotFound(f"no object at or under {uri}")

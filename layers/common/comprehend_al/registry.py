@@ -1,0 +1,210 @@
+"""The model registry (DynamoDB, one table): model versions, dataset versions, locks, job bookkeeping.
+
+Keys (``pk``, ``sk``):
+- ``MODEL#<kind>`` / ``<version>``: one item per model version (ARN, dataset, evaluations, status, endpoint)
+- ``DATASET#<kind>`` / ``<version>``: one item per immutable dataset version; ``CURRENT`` points at the latest
+- ``LOCK#<kind>`` / ``LOCK``: serializes runs of one model kind (with an expiry)
+- ``JOB#<job id>`` / ``JOB``: test-job bookkeeping
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from comprehend_al.aws.errors import aws_call, translate
+from comprehend_al.errors import ResourceNotFound
+from comprehend_al.models import DatasetRef, ModelKind, ModelStatus
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def to_dynamo(value: Any) -> Any:
+    """JSON-compatible value → DynamoDB value (floats as Decimal)."""
+    return json.loads(json.dumps(value, default=str), parse_float=Decimal)
+
+
+def from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list | set):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+def version_of_arn(model_arn: str) -> str:
+    """``…/version/<v>`` → ``<v>`` (our models are always versioned)."""
+    marker = "/version/"
+    if marker not in model_arn:
+        raise ResourceNotFound(f"model ARN has no version: {model_arn}")
+    return model_arn.rsplit(marker, 1)[1]
+
+
+class Registry:
+    def __init__(self, table_name: str, resource: Any | None = None) -> None:
+        self.table = (resource or boto3.resource("dynamodb")).Table(table_name)
+
+    # --- generic -------------------------------------------------------------------------------------
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        with aws_call(f"GetItem {pk}/{sk}"):
+            item = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+        return from_dynamo(item) if item else None
+
+    def _update(self, pk: str, sk: str, values: dict[str, Any]) -> None:
+        values = {**values, "updated_at": now_iso()}
+        names = {f"#{i}": k for i, k in enumerate(values)}
+        expr = "SET " + ", ".join(f"#{i} = :{i}" for i in range(len(values)))
+        attr_values = {f":{i}": to_dynamo(v) for i, v in enumerate(values.values())}
+        with aws_call(f"UpdateItem {pk}/{sk}"):
+            self.table.update_item(
+                Key={"pk": pk, "sk": sk},
+                UpdateExpression=expr,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=attr_values,
+            )
+
+    # --- locks ---------------------------------------------------------------------------------------
+    def acquire_lock(self, kind: ModelKind, holder: str, *, seconds: int) -> bool:
+        """Take the lock of ``kind`` for ``holder``; ``False`` when another live holder has it."""
+        now = int(time.time())
+        try:
+            self.table.put_item(
+                Item={
+                    "pk": f"LOCK#{kind.value}",
+                    "sk": "LOCK",
+                    "holder": holder,
+                    "expires_at": now + seconds,
+                    "acquired_at": now_iso(),
+                },
+                ConditionExpression=Attr("pk").not_exists()
+                | Attr("expires_at").lt(now)
+                | Attr("holder").eq(holder),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise translate(error, "acquire lock") from error
+        return True
+
+    def release_lock(self, kind: ModelKind, holder: str) -> None:
+        try:
+            self.table.delete_item(
+                Key={"pk": f"LOCK#{kind.value}", "sk": "LOCK"}, ConditionExpression=Attr("holder").eq(holder)
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise translate(error, "release lock") from error
+
+    def lock_holder(self, kind: ModelKind) -> str | None:
+        item = self._get(f"LOCK#{kind.value}", "LOCK")
+        return str(item["holder"]) if item and int(item["expires_at"]) >= time.time() else None
+
+    # --- datasets ------------------------------------------------------------------------------------
+    def current_dataset(self, kind: ModelKind) -> DatasetRef | None:
+        pointer = self._get(f"DATASET#{kind.value}", "CURRENT")
+        if not pointer:
+            return None
+        item = self._get(f"DATASET#{kind.value}", str(pointer["version"]))
+        return DatasetRef.model_validate(item["dataset"]) if item else None
+
+    def put_dataset(
+        self, dataset: DatasetRef, *, uploads: list[str], parent: str | None, execution_id: str
+    ) -> None:
+        """Record a new dataset version and make it current (all accepted data, whatever the model does)."""
+        kind = dataset.kind.value
+        with aws_call("PutItem dataset"):
+            self.table.put_item(
+                Item=to_dynamo(
+                    {
+                        "pk": f"DATASET#{kind}",
+                        "sk": dataset.version,
+                        "dataset": dataset.model_dump(mode="json"),
+                        "uploads": uploads,
+                        "parent": parent,
+                        "execution_id": execution_id,
+                        "created_at": now_iso(),
+                    }
+                )
+            )
+        self._update(f"DATASET#{kind}", "CURRENT", {"version": dataset.version})
+
+    def mark_active_dataset(self, kind: ModelKind, version: str) -> None:
+        """The dataset version the active model was trained on (``CURRENT`` may be newer)."""
+        self._update(f"DATASET#{kind.value}", "ACTIVE", {"version": version})
+
+    def datasets(self, kind: ModelKind) -> list[dict[str, Any]]:
+        items = self._query(f"DATASET#{kind.value}")
+        return [i for i in items if i["sk"] not in {"CURRENT", "ACTIVE"}]
+
+    # --- model versions ------------------------------------------------------------------------------
+    def put_model(self, kind: ModelKind, version: str, **values: Any) -> None:
+        item = {
+            "pk": f"MODEL#{kind.value}",
+            "sk": version,
+            "kind": kind.value,
+            "version": version,
+            "created_at": now_iso(),
+            "updated_at": now_iso(),
+            **values,
+        }
+        with aws_call("PutItem model"):
+            self.table.put_item(Item=to_dynamo(item))
+
+    def update_model(self, kind: ModelKind, version: str, **values: Any) -> None:
+        self._update(f"MODEL#{kind.value}", version, values)
+
+    def set_status(self, kind: ModelKind, version: str, status: ModelStatus, reason: str = "") -> None:
+        values: dict[str, Any] = {"status": status.value}
+        if reason:
+            values["reason"] = reason[:2000]
+        self.update_model(kind, version, **values)
+
+    def model(self, kind: ModelKind, version: str) -> dict[str, Any] | None:
+        return self._get(f"MODEL#{kind.value}", version)
+
+    def models(self, kind: ModelKind) -> list[dict[str, Any]]:
+        return sorted(self._query(f"MODEL#{kind.value}"), key=lambda m: str(m.get("created_at", "")))
+
+    def add_evaluation(
+        self, kind: ModelKind, version: str, test_version: str, metrics: dict[str, Any]
+    ) -> None:
+        model = self.model(kind, version)
+        if model is None:
+            raise ResourceNotFound(f"model version {kind.value}/{version} is not in the registry")
+        evaluations = dict(model.get("evaluations") or {})
+        evaluations[test_version] = metrics
+        self.update_model(kind, version, evaluations=evaluations)
+
+    # --- jobs ----------------------------------------------------------------------------------------
+    def put_job(self, job_id: str, **values: Any) -> None:
+        with aws_call("PutItem job"):
+            self.table.put_item(
+                Item=to_dynamo(
+                    {"pk": f"JOB#{job_id}", "sk": "JOB", "job_id": job_id, "created_at": now_iso(), **values}
+                )
+            )
+
+    def update_job(self, job_id: str, **values: Any) -> None:
+        self._update(f"JOB#{job_id}", "JOB", values)
+
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True}
+        with aws_call(f"Query {pk}"):
+            while True:
+                page = self.table.query(**kwargs)
+                items.extend(from_dynamo(i) for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return items
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,1 @@
+"""Model engines of the local Comprehend service (scikit-learn based, no torch)."""
