@@ -44,5 +44,71 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),)
 
+# --- lint / build / deploy / invoke: AWS SAM CLI in its own virtualenv (it pins boto3 and cfn-lint) ---
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed
+SAM_REQUIREMENT := aws-sam-cli>=1.120,<2
+export SAM_CLI_TELEMETRY := 0
+# `sam deploy` and `sam local invoke` talk to a real account: drop the fake credentials, the region and the
+# /dev/null config files this Makefile set (variables you exported yourself are kept).
+REAL_AWS := env -u AWS_CONFIG_FILE -u AWS_SHARED_CREDENTIALS_FILE \
+	$(if $(filter file,$(origin AWS_ACCESS_KEY_ID)),-u AWS_ACCESS_KEY_ID,) \
+	$(if $(filter file,$(origin AWS_SECRET_ACCESS_KEY)),-u AWS_SECRET_ACCESS_KEY,) \
+	$(if $(filter file,$(origin AWS_SESSION_TOKEN)),-u AWS_SESSION_TOKEN,) \
+	$(if $(filter file,$(origin AWS_DEFAULT_REGION)),-u AWS_DEFAULT_REGION,)
+# make invoke FN=GetModelStatusFunction [EVENT=events/get_model_status/get_model_status.json]
+FN ?= PrepareTrainingDataFunction
+FN_DIR = $(shell echo '$(patsubst %Function,%,$(FN))' | sed -E 's/([a-z0-9])([A-Z])/\1_\2/g' | tr 'A-Z' 'a-z')
+EVENT ?= $(firstword $(sort $(wildcard events/$(FN_DIR)/*.json)))
+
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet '$(SAM_REQUIREMENT)'
+	touch $(SAM_STAMP)
+
+# Runs every check, then fails if any failed (so one run lists all findings).
+lint: $(STAMP) $(SAM_STAMP)
+	@failed=""; \
+	check() { echo "+ $$*"; "$$@" || failed="$$failed"$$'\n'"  $$*"; }; \
+	check $(VENV)/bin/ruff check . ; \
+	check $(VENV)/bin/ruff format --check . ; \
+	check $(VENV)/bin/mypy layers/common functions local ; \
+	check $(VENV)/bin/cfn-lint template.yaml ; \
+	check $(PY) -m tests.contract.asl_lint ; \
+	check $(SAM) validate --lint --region us-east-1 --template template.yaml ; \
+	if [ -n "$$failed" ]; then echo "lint failed:$$failed"; exit 1; fi; \
+	echo "lint: all checks passed"
+
+# sam build (no container) needs python3.13 on PATH: a pyenv shim only counts if it really runs 3.13.
+build: $(SAM_STAMP)
+	@py313=""; \
+	for candidate in "$$(command -v python3.13 2>/dev/null)" \
+	    "$$(pyenv prefix 3.13 2>/dev/null | head -n 1)/bin/python3.13" $(HOME)/.pyenv/versions/3.13*/bin/python3.13; do \
+	  if [ -n "$$candidate" ] && [ -x "$$candidate" ] && \
+	     "$$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then \
+	    py313="$$("$$candidate" -c 'import sys; print(sys.executable)')"; break; \
+	  fi; \
+	done; \
+	if [ -z "$$py313" ]; then \
+	  echo "make build: python3.13 not found (PATH, pyenv). Install Python 3.13 (e.g. 'pyenv install 3.13')," >&2; \
+	  echo "or build in a Lambda image instead: $(SAM) build --use-container (needs Docker)." >&2; \
+	  exit 1; \
+	fi; \
+	echo "+ PATH=$$(dirname "$$py313"):\$$PATH $(SAM) build"; \
+	PATH="$$(dirname "$$py313"):$$PATH" $(SAM) build --template template.yaml
+
+deploy: build
+	@echo "sam deploy --guided: deploys to the REAL AWS account of your credentials / profile; endpoints,"
+	@echo "training and models cost money (see README, cost notes)."
+	$(REAL_AWS) $(SAM) deploy --guided
+
+invoke: build
+	@echo "sam local invoke runs $(FN) in a Lambda container: it needs Docker, and the handler calls the"
+	@echo "AWS account of your credentials (pass its resources with ENV_VARS=env.json, see README)."
+	@test -n "$(EVENT)" || { echo "no sample event in events/$(FN_DIR)/: pass EVENT=path.json" >&2; exit 1; }
+	$(REAL_AWS) $(SAM) local invoke $(FN) -e $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS),)
+
 clean:
 	rm -rf $(VENV) $(VENV)-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache build

@@ -244,8 +244,14 @@ def _code_zip() -> bytes:
 class OfflineStack:
     """The application's template deployed into moto (which must already be active: ``mock_aws``)."""
 
-    def __init__(self, parameters: dict[str, str] | None = None, *, comprehend_url: str | None = None,
-                 stack_name: str = STACK_NAME, template_path: Path = ROOT / "template.yaml") -> None:
+    def __init__(
+        self,
+        parameters: dict[str, str] | None = None,
+        *,
+        comprehend_url: str | None = None,
+        stack_name: str = STACK_NAME,
+        template_path: Path = ROOT / "template.yaml",
+    ) -> None:
         self.parameters = {**OFFLINE_PARAMETERS, **(parameters or {})}
         self.comprehend_url = comprehend_url
         self.stack_name = stack_name
@@ -258,8 +264,11 @@ class OfflineStack:
     # --- deploy --------------------------------------------------------------------------------------
     def deploy(self) -> OfflineStack:
         cfn_template = translate(self.template, self.parameters)
-        state_machines = {k: v for k, v in cfn_template["Resources"].items()
-                          if v["Type"] == "AWS::StepFunctions::StateMachine"}
+        state_machines = {
+            k: v
+            for k, v in cfn_template["Resources"].items()
+            if v["Type"] == "AWS::StepFunctions::StateMachine"
+        }
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=DEPLOY_BUCKET)
         s3.put_object(Bucket=DEPLOY_BUCKET, Key="code.zip", Body=_code_zip())
@@ -285,8 +294,11 @@ class OfflineStack:
         cfn.create_stack(
             StackName=self.stack_name,
             TemplateBody=json.dumps(template),
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in self.parameters.items()
-                        if k in template.get("Parameters", {})],
+            Parameters=[
+                {"ParameterKey": k, "ParameterValue": v}
+                for k, v in self.parameters.items()
+                if k in template.get("Parameters", {})
+            ],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
         )
 
@@ -305,7 +317,9 @@ class OfflineStack:
                 arn=config["FunctionArn"],
                 code_dir=ROOT / props["CodeUri"],
                 handler=props.get("Handler", globals_.get("Handler", "app.lambda_handler")),
-                environment={k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()},
+                environment={
+                    k: str(v) for k, v in config.get("Environment", {}).get("Variables", {}).items()
+                },
                 timeout=int(config.get("Timeout", 3)),
             )
             specs[spec.name] = specs[spec.arn] = specs[logical_id] = spec
@@ -328,7 +342,9 @@ class OfflineStack:
         sfn = boto3.client("stepfunctions", region_name=REGION)
         name = str(self._resolve(props.get("StateMachineName") or logical_id))
         role = f"arn:aws:iam::{ACCOUNT}:role/{logical_id}-offline"
-        return str(sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"])
+        return str(
+            sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
+        )
 
     def _substitute(self, definition: Any, substitutions: dict[str, Any]) -> str:
         text = self._resolve(definition)
@@ -341,7 +357,7 @@ class OfflineStack:
         if isinstance(value, str):
             return value
         if isinstance(value, dict) and len(value) == 1:
-            (fn, arg), = value.items()
+            ((fn, arg),) = value.items()
             if fn == "Fn::Join":
                 return arg[0].join(str(self._resolve(v)) for v in arg[1])
             if fn == "Ref":
@@ -402,8 +418,13 @@ class OfflineStack:
             "detail": {
                 "version": "0",
                 "bucket": {"name": self.bucket},
-                "object": {"key": key, "size": size, "etag": put_response.get("ETag", "").strip('"'),
-                           "version-id": put_response.get("VersionId", ""), "sequencer": uuid.uuid4().hex[:18]},
+                "object": {
+                    "key": key,
+                    "size": size,
+                    "etag": put_response.get("ETag", "").strip('"'),
+                    "version-id": put_response.get("VersionId", ""),
+                    "sequencer": uuid.uuid4().hex[:18],
+                },
                 "request-id": uuid.uuid4().hex[:16],
                 "requester": ACCOUNT,
                 "reason": "PutObject",
@@ -412,8 +433,9 @@ class OfflineStack:
 
     def start_execution(self, event: dict[str, Any]) -> str:
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        response = sfn.start_execution(stateMachineArn=self.state_machine_arn, name=f"upload-{uuid.uuid4().hex}",
-                                       input=json.dumps(event))
+        response = sfn.start_execution(
+            stateMachineArn=self.state_machine_arn, name=f"upload-{uuid.uuid4().hex}", input=json.dumps(event)
+        )
         return str(response["executionArn"])
 
     def wait(self, execution_arn: str, *, timeout: float = 300) -> dict[str, Any]:

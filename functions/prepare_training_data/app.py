@@ -14,5 +14,7 @@ from comprehend_al.observability import logger, tracer
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution_id = str(event["execution_id"])
-    result = prepare_training_data(event.get("event") or {}, execution_id, default_deps(), round_=int(event.get("round", 0)))
+    result = prepare_training_data(
+        event.get("event") or {}, execution_id, default_deps(), round_=int(event.get("round", 0))
+    )
     return result.model_dump(mode="json")

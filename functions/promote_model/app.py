@@ -16,6 +16,9 @@ from comprehend_al.state import EndpointState, ModelState, Run
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = Run.model_validate(event["run"])
     logger.append_keys(kind=run.kind.value, model_version=run.version)
-    model, endpoint = ModelState.model_validate(event["model"]), EndpointState.model_validate(event["endpoint"])
+    model, endpoint = (
+        ModelState.model_validate(event["model"]),
+        EndpointState.model_validate(event["endpoint"]),
+    )
     result = promote_model(run, model, endpoint, default_deps())
     return result.model_dump(mode="json")

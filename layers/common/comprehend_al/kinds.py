@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from comprehend_al.aws.s3 import Bucket, ObjectInfo
 from comprehend_al.config import Settings
 from comprehend_al.datasets.classification import (
+    DEFAULT_LIMITS,
+    Limits,
     check_test_set,
     check_trainable,
     label_report,
@@ -89,6 +91,9 @@ class DataKind(Protocol):
     def evaluate(self, dataset: DatasetRef, job_output: bytes) -> dict[str, Any]: ...
 
 
+STORED_DATASET_LIMITS = Limits(max_file_bytes=5 * 1024**3)  # Comprehend's training-data limit: 5 GB
+
+
 def content_version(infos: list[ObjectInfo]) -> str:
     digest = hashlib.sha256("|".join(f"{i.key}={i.version}" for i in infos).encode()).hexdigest()
     return f"t{digest[:12]}"
@@ -124,16 +129,21 @@ class ClassifierData:
             return None
         return TestSet(self.bucket.uri(self.test_key), content_version([info]), (self.test_key,))
 
-    def _parse(self, data: bytes, file: str) -> list[Any]:
+    def _parse(self, data: bytes, file: str, *, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
         return parse_upload(
-            data, file=file, multi_label=self.settings.multi_label, delimiter=self.settings.label_delimiter
+            data,
+            file=file,
+            multi_label=self.settings.multi_label,
+            delimiter=self.settings.label_delimiter,
+            limits=limits,
         )
 
     def load(self, dataset: DatasetRef | None) -> list[Any]:
         if dataset is None:
             return []
         key = dataset.train_uri.split("/", 3)[3]
-        return self._parse(self.bucket.get(key), dataset.train_uri)
+        # a stored version was validated when it was accepted: only its size may exceed an upload's limit
+        return self._parse(self.bucket.get(key), dataset.train_uri, limits=STORED_DATASET_LIMITS)
 
     def validate(self, upload: Upload) -> list[Any]:
         return self._parse(self.bucket.get(upload.keys[0]), upload.name)
@@ -162,6 +172,7 @@ class ClassifierData:
             multi_label=self.settings.multi_label,
             min_per_label=self.settings.min_docs_per_label,
             min_total=self.settings.min_docs_total,
+            documents=merged.documents,
         )
 
     def write(self, merged: Merged, version: str, test: TestSet | None) -> DatasetRef:

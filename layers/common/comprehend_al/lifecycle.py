@@ -31,7 +31,7 @@ from comprehend_al.errors import (
     WorkflowError,
 )
 from comprehend_al.kinds import DataKind, Merged, TestSet, Upload, data_kinds
-from comprehend_al.models import ModelKind, ModelStatus, SelectionMetric
+from comprehend_al.models import ClassificationMetrics, EntityMetrics, ModelKind, ModelStatus, SelectionMetric
 from comprehend_al.observability import logger
 from comprehend_al.registry import Registry, version_of_arn
 from comprehend_al.selection import select
@@ -456,11 +456,16 @@ def evaluate_model(run: Run, test: TestState, deps: Deps) -> Evaluation:
     )
 
 
+def _metrics_model(kind: ModelKind, values: dict[str, Any]) -> ClassificationMetrics | EntityMetrics:
+    model = ClassificationMetrics if kind is ModelKind.CLASSIFIER else EntityMetrics
+    return model.model_validate(values)
+
+
 def model_selection(run: Run, evaluation: Evaluation, deps: Deps) -> SelectionState:
     metric, min_improvement = _selection_config(run.kind, deps)
-    selection = select(
-        evaluation.challenger, evaluation.champion, metric=metric, min_improvement=min_improvement
-    )
+    challenger = _metrics_model(run.kind, evaluation.challenger)
+    champion = _metrics_model(run.kind, evaluation.champion) if evaluation.champion else None
+    selection = select(challenger, champion, metric=metric, min_improvement=min_improvement)
     state = SelectionState(
         decision=selection.decision,
         reason=selection.reason,

@@ -78,6 +78,9 @@ def test_documents(rows: Sequence[Row | str]) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
+test_documents.__test__ = False  # type: ignore[attr-defined]  # not a test, whoever imports it into one
+
+
 # --- job output -------------------------------------------------------------------------------------
 def read_job_output(tar_gz: bytes, *, name: str = "output.tar.gz") -> list[Prediction]:
     """Read every ``predictions.jsonl`` in the job's ``output.tar.gz`` (members are read, never extracted).

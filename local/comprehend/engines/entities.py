@@ -33,7 +33,7 @@ TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|\w+(?:[-.,&/:]\w+)*|[^\w\s]")
 DEFAULT_PARAMS: dict[str, Any] = {
     "c1": 0.05,
     "c2": 0.05,
-    "max_iterations": 120,
+    "max_iterations": 100,
     "feature.possible_transitions": True,
 }
 
