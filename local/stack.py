@@ -133,6 +133,7 @@ class LambdaRouter:
         self.base_env = base_env
         self.cold_start_hooks: list[Callable[[], None]] = []
         self.faults: dict[str, list[BaseException]] = {}
+        self.before_invoke: list[Callable[[str, Any], None]] = []  # (logical id, payload) hooks for tests
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._modules: dict[str, ModuleType] = {}
@@ -172,6 +173,8 @@ class LambdaRouter:
                     hook()
                 self._last_env = env
             self.calls.append((spec.logical_id, payload))
+            for hook in self.before_invoke:
+                hook(spec.logical_id, payload)
             try:
                 faults = self.faults.get(spec.logical_id)
                 if faults:
@@ -466,3 +469,45 @@ class OfflineStack:
             return str(ssm.get_parameter(Name=f"{self.parameter_prefix}/{name}")["Parameter"]["Value"])
         except ssm.exceptions.ParameterNotFound:
             return None
+
+
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+
+@dataclass
+class Offline:
+    """A running offline stack: moto with the template deployed, and the local Comprehend service."""
+
+    stack: OfflineStack
+    comprehend: Any  # local.comprehend.server.ComprehendService
+
+    @property
+    def router(self) -> LambdaRouter:
+        assert self.stack.router is not None
+        return self.stack.router
+
+
+@contextmanager
+def running(state_dir: Path, parameters: dict[str, str] | None = None, **service_options: Any) -> Iterator[Offline]:
+    """Start moto, the local Comprehend service and the deployed template; stop them all on exit."""
+    from moto import mock_aws
+
+    from local.comprehend.server import ComprehendService
+
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+        service = ComprehendService(state_dir, region=REGION, account_id=ACCOUNT, **service_options)
+        url = service.start()
+        try:
+            stack = OfflineStack(parameters, comprehend_url=url).deploy()
+            stack.router.cold_start_hooks.extend(_layer_cache_resets())  # type: ignore[union-attr]
+            yield Offline(stack, service)
+        finally:
+            service.stop()
+
+
+def _layer_cache_resets() -> list[Callable[[], None]]:
+    """A function whose environment changed gets a cold start: the layer's per-process caches are reset."""
+    from comprehend_al.config import get_settings
+    from comprehend_al.lifecycle import default_deps
+
+    return [get_settings.cache_clear, default_deps.cache_clear]

@@ -591,7 +591,7 @@ def classify_document(ctx: ServiceContext, request: Request) -> Response:
             "Semi-structured documents (Bytes) are not supported by the local service"
         )
     text = request.get("Text")
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text:
         raise InvalidRequestException("Text must be a non-empty string")
     size = len(text.encode("utf-8"))
     if size > ctx.max_text_bytes:

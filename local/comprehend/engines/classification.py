@@ -41,6 +41,9 @@ MULTI_LABEL_THRESHOLD = 0.5
 SVM_C = 0.3
 BLEND_WEIGHTS = (0.0, 0.15, 0.3, 0.45)
 DEFAULT_TEMPERATURE = 2.5  # typical fitted value on real data, used when there is no held-out split
+TEMPERATURE_BOUNDS = (0.3, 15.0)
+PLATT_SLOPE_BOUNDS = (0.5, 8.0)
+MIN_CALIBRATION_DOCS = 20  # fewer held-out documents than this: keep the default calibration
 
 
 class Featurizer:
@@ -210,12 +213,14 @@ def _train_multi_class(
     model = ClassifierModel(names, False, featurizer, np.zeros((0, 0)), np.zeros(0))
 
     tr, held = _split(labels, 0.1, seed) if calibrate else (list(range(len(texts))), [])
-    if held and len(set(y[tr].tolist())) == len(names):
+    if len(held) >= MIN_CALIBRATION_DOCS and len(set(y[tr].tolist())) == len(names):
         coef, intercept = _fit_svm(x[tr], y[tr])
         nb = ComplementNB(alpha=0.3).fit(x[tr], y[tr])
         margins = np.asarray(x[held] @ coef.T) + intercept
         yh = y[held]
-        fit = minimize_scalar(lambda t: _nll(_softmax(t * margins), yh), bounds=(0.05, 50), method="bounded")
+        fit = minimize_scalar(
+            lambda t: _nll(_softmax(t * margins), yh), bounds=TEMPERATURE_BOUNDS, method="bounded"
+        )
         temperature = float(fit.x)
         p_svm = _softmax(temperature * margins)
         p_nb = nb.predict_proba(x[held])
@@ -248,10 +253,13 @@ def _train_multi_label(
     x = featurizer.fit_transform(texts)
     model = ClassifierModel(names, True, featurizer, np.zeros((0, 0)), np.zeros(0))
     tr, held = _split(labels, 0.1, seed) if calibrate else (list(range(len(texts))), [])
-    if held:
+    if len(held) >= MIN_CALIBRATION_DOCS:
         coef, intercept = _fit_binary_svms(x[tr], y[tr])
         margins = (np.asarray(x[held] @ coef.T) + intercept).ravel()
-        target = y[held].ravel().astype(float)
+        positives = y[held].ravel().astype(bool)
+        # Platt's smoothed targets keep a small, separable held-out set from giving an infinite slope
+        n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+        target = np.where(positives, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
 
         def loss(ab: np.ndarray) -> float:
             p = np.clip(_sigmoid(ab[0] * margins + ab[1]), 1e-12, 1 - 1e-12)
@@ -260,7 +268,7 @@ def _train_multi_label(
         res = minimize(loss, np.array([2.0, 0.0]), method="Nelder-Mead")
         a, b = float(res.x[0]), float(res.x[1])
         if a > 0 and math.isfinite(b):
-            model.platt = (a, b)
+            model.platt = (min(max(a, PLATT_SLOPE_BOUNDS[0]), PLATT_SLOPE_BOUNDS[1]), b)
         model.info.update(held_out=len(held))
     model.coef, model.intercept = _fit_binary_svms(x, y)
     return model

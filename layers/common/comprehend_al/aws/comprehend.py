@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import boto3
+from botocore.config import Config
 
 from comprehend_al.aws.errors import aws_call
 from comprehend_al.errors import ResourceNotFound
 from comprehend_al.models import DatasetRef, ModelKind
 
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=30)
 TRAINED = {"TRAINED", "TRAINED_WITH_WARNING"}
 TRAINING_FAILED = {"IN_ERROR", "STOPPED", "STOP_REQUESTED", "DELETING"}
 JOB_FAILED = {"FAILED", "STOPPED", "STOP_REQUESTED"}
@@ -106,7 +108,8 @@ class ComprehendClient:
     """Thin wrapper around the boto3 Comprehend client (endpoints are common to both kinds)."""
 
     def __init__(self, client: Any | None = None) -> None:
-        self.client = client or boto3.client("comprehend")
+        # botocore retries throttling briefly inside the call; longer backoff is the state machine's Retry
+        self.client = client or boto3.client("comprehend", config=CLIENT_CONFIG)
 
     def create_endpoint(self, *, name: str, model_arn: str, units: int, tags: dict[str, str]) -> str:
         with aws_call("CreateEndpoint"):
