@@ -66,9 +66,12 @@ def scores(
 
 
 def baseline(
-    train_texts: list[str], train_labels: list[list[str]], test_texts: list[str], test_labels: list[list[str]],
+    train_texts: list[str],
+    train_labels: list[list[str]],
+    test_texts: list[str],
+    test_labels: list[list[str]],
     multi_label: bool,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """Plain TF-IDF (scikit-learn defaults) + logistic regression (one-vs-rest for multi-label)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from comprehend_al.lifecycle import default_deps, delete_old_endpoint
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import Promotion, Run

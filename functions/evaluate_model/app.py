@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from comprehend_al.lifecycle import evaluate_model, default_deps
+from comprehend_al.lifecycle import default_deps, evaluate_model
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import Run, TestState
 

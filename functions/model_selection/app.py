@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from comprehend_al.lifecycle import model_selection, default_deps
+from comprehend_al.lifecycle import default_deps, model_selection
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import Evaluation, Run
 

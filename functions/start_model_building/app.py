@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from comprehend_al.lifecycle import start_model_building, default_deps
+from comprehend_al.lifecycle import default_deps, start_model_building
 from comprehend_al.observability import logger, tracer
-from comprehend_al.state import ModelState, Run
+from comprehend_al.state import Run
 
 
 @logger.inject_lambda_context(correlation_id_path="run.execution_id")

@@ -1,4 +1,4 @@
-"""cfn-lint's Step Functions rule (E3601) on the ASL file, which cfn-lint skips behind a SAM ``DefinitionUri``.
+"""cfn-lint's Step Functions rule (E3601) on the ASL file (cfn-lint skips it behind a ``DefinitionUri``).
 
 The ASL file's ``${...}`` substitutions are replaced by placeholders of the right shape (Lambda ARNs for
 ``...FunctionArn``, the parameter's default for a ``!Ref`` to a template parameter), the definition is

@@ -45,13 +45,15 @@ def asl() -> dict[str, Any]:
 
 def task_of(function_dir: str) -> dict[str, Any]:
     """The Task state that invokes the function in ``functions/<function_dir>``."""
-    found = [s for _, s in all_states(asl()) if s["Type"] == "Task" and snake(function_of(s) or "") == function_dir]
+    found = [
+        s for _, s in all_states(asl()) if s["Type"] == "Task" and snake(function_of(s) or "") == function_dir
+    ]
     assert len(found) == 1, f"{len(found)} Task states invoke {function_dir}"
     return found[0]
 
 
 def selector_keys() -> dict[str, set[str]]:
-    """``$.model`` → the keys the ResultSelectors of the Tasks writing ``$.model`` produce (and Catch errors)."""
+    """``$.model`` → the keys the ResultSelectors of the Tasks writing ``$.model`` produce (or a Catch)."""
     keys: dict[str, set[str]] = {}
     for _, state in all_states(asl()):
         if state["Type"] == "Task" and state.get("ResultPath", "$") != "$":
@@ -125,7 +127,7 @@ def test_run_state_samples_hold_only_keys_a_run_accumulates() -> None:
     """Given the FinishRun / HandleFailure samples (the whole state of one Map iteration)
     When their keys are compared with the Map's ItemSelector and the ResultPaths of its states
     Then every key is one the iteration's state can hold."""
-    (_, scope), = [(p, s) for p, s in scopes(asl()) if p != "<top>"]
+    ((_, scope),) = [(p, s) for p, s in scopes(asl()) if p != "<top>"]
     map_state = next(s for _, s in all_states(asl()) if s["Type"] == "Map")
     possible = {k.removesuffix(".$") for k in map_state["ItemSelector"]} | {
         path.removeprefix("$.")
@@ -157,7 +159,7 @@ def test_sample_event_parses_into_the_handler_models(path: Path) -> None:
 def test_every_handler_but_prepare_parses_its_event_with_models() -> None:
     """Given the handlers
     When their model_validate calls are collected
-    Then only PrepareTrainingData (which gets the raw S3 event) has none, so the test above covers the rest."""
+    Then only PrepareTrainingData (it gets the raw S3 event) has none: the test above covers the rest."""
     assert [d for d in function_dirs() if not handler_models(d)] == ["prepare_training_data"]
 
 
@@ -200,7 +202,9 @@ def test_s3_sample_event_matches_the_eventbridge_rule(template: dict[str, Any]) 
 def _key_paths(value: Any, path: str = "") -> set[str]:
     if not isinstance(value, dict):
         return set()
-    return {f"{path}.{k}" for k in value} | {p for k, v in value.items() for p in _key_paths(v, f"{path}.{k}")}
+    return {f"{path}.{k}" for k in value} | {
+        p for k, v in value.items() for p in _key_paths(v, f"{path}.{k}")
+    }
 
 
 def test_s3_sample_event_has_every_field_the_offline_stack_delivers() -> None:

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 from comprehend_al import errors, lifecycle
 from comprehend_al.state import EndpointState, ModelState, Run
 from comprehend_al.state import TestState as JobsState  # a "Test*" name would be collected by pytest
+
 from tests.contract.asl_lint import lint_asl_file, lint_definition
 from tests.contract.conftest import (
     ASL,
@@ -32,7 +32,12 @@ LAMBDA_SERVICE_ERRORS = {
 }
 BOUNDED_POLLERS = {"GetModelStatus", "GetJobStatus", "GetEndpointStatus"}
 CATCH_TARGET = "HandleFailure"
-NUMERIC_BOUNDS = ("NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals")
+NUMERIC_BOUNDS = (
+    "NumericLessThan",
+    "NumericLessThanEquals",
+    "NumericGreaterThan",
+    "NumericGreaterThanEquals",
+)
 
 
 def tasks(asl: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -74,7 +79,9 @@ def walk_json(value: Any, path: str = "$") -> list[tuple[str, Any]]:
 
 
 # --- substitutions ---------------------------------------------------------------------------------------
-def test_every_asl_substitution_has_a_definition_substitution(asl_text: str, template: dict[str, Any]) -> None:
+def test_every_asl_substitution_has_a_definition_substitution(
+    asl_text: str, template: dict[str, Any]
+) -> None:
     """Given the ASL file and the template's DefinitionSubstitutions
     When every ${X} of the ASL is looked up
     Then each one has an entry (CloudFormation would leave it unreplaced)."""
@@ -129,8 +136,11 @@ def test_every_start_at_names_a_state_of_its_scope(asl: dict[str, Any]) -> None:
     """Given the machine and every Map ItemProcessor
     When StartAt is looked up in its States
     Then it exists."""
-    missing = [f"{path}: {scope.get('StartAt')}" for path, scope in scopes(asl)
-               if scope.get("StartAt") not in scope["States"]]
+    missing = [
+        f"{path}: {scope.get('StartAt')}"
+        for path, scope in scopes(asl)
+        if scope.get("StartAt") not in scope["States"]
+    ]
     assert missing == []
 
 
@@ -222,8 +232,7 @@ def test_every_task_but_the_failure_handler_has_a_catch(asl: dict[str, Any]) -> 
     uncaught = [
         name
         for name, state in tasks(asl)
-        if name != CATCH_TARGET
-        and not any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", []))
+        if name != CATCH_TARGET and not any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", []))
     ]
     assert uncaught == []
 

@@ -103,7 +103,9 @@ def test_every_function_dir_is_in_the_template(template: dict[str, Any]) -> None
     """Given the folders under functions/
     When they are compared with the functions' CodeUri
     Then every folder is deployed (none is forgotten) and every CodeUri is a folder."""
-    code_dirs = {fn["Properties"]["CodeUri"].strip("/").split("/", 1)[1] for fn in functions_in(template).values()}
+    code_dirs = {
+        fn["Properties"]["CodeUri"].strip("/").split("/", 1)[1] for fn in functions_in(template).values()
+    }
     assert code_dirs == set(function_dirs())
 
 
@@ -151,7 +153,7 @@ def test_no_full_access_managed_policy(translated: dict[str, Any]) -> None:
 def test_resource_star_only_on_the_log_delivery_statement(template: dict[str, Any]) -> None:
     """Given every Allow statement written in the template
     When its Resource is "*"
-    Then it is the state machine's CloudWatch Logs delivery statement (those actions have no resource ARNs)."""
+    Then it is the state machine's CloudWatch Logs delivery statement (no resource ARNs for those)."""
     star = [
         (owner, set(_listed(statement["Action"])))
         for owner, statement in allow_statements(template)
@@ -165,13 +167,12 @@ def test_resource_star_after_expansion_only_for_actions_without_resource_arns(
 ) -> None:
     """Given the translated template
     When an Allow statement's Resource is "*"
-    Then its actions are log-delivery actions or ssm:DescribeParameters (from SAM's SSMParameterReadPolicy)."""
+    Then its actions are log-delivery ones or ssm:DescribeParameters (SAM's SSMParameterReadPolicy)."""
     allowed = LOG_DELIVERY_ACTIONS | SAM_POLICY_TEMPLATE_STAR_ACTIONS
     star = [
         f"{owner}: {sorted(set(_listed(statement['Action'])) - allowed)}"
         for owner, statement in allow_statements(translated)
-        if "*" in _listed(statement.get("Resource", []))
-        and not set(_listed(statement["Action"])) <= allowed
+        if "*" in _listed(statement.get("Resource", [])) and not set(_listed(statement["Action"])) <= allowed
     ]
     assert star == []
 

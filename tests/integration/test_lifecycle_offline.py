@@ -13,9 +13,9 @@ from typing import Any
 
 import boto3
 import pytest
-
 from comprehend_al.models import ModelKind
 from comprehend_al.registry import Registry
+
 from local import datagen
 from local.stack import Offline, running
 
@@ -125,7 +125,10 @@ def test_training_in_error_fails_the_run_and_leaves_nothing_running(offline: Off
 def test_failed_endpoint_is_deleted_and_champion_kept(offline: Offline) -> None:
     """Given an active model, when the new endpoint ends FAILED, then it is deleted and SSM is untouched."""
     offline.stack.upload("train/new/first.csv", csv_rows(75, seed=1))
-    champion_arn, champion_endpoint = offline.stack.parameter(ACTIVE_MODEL), offline.stack.parameter(ACTIVE_ENDPOINT)
+    champion_arn, champion_endpoint = (
+        offline.stack.parameter(ACTIVE_MODEL),
+        offline.stack.parameter(ACTIVE_ENDPOINT),
+    )
     offline.comprehend.faults.fail_next_endpoint("Insufficient capacity")
 
     result = offline.stack.upload("train/new/second.csv", csv_rows(400, seed=2))
@@ -212,9 +215,9 @@ def test_upload_arriving_mid_run_is_trained_by_the_next_round(offline: Offline) 
     late = csv_rows(200, seed=7)
 
     def upload_late(function: str, _: Any) -> None:
-        if function == "StartModelBuildingFunction" and not keys(offline, "train/new/"):
-            if calls(offline, "StartModelBuildingFunction") == 1:
-                offline.stack.put("train/new/late.csv", late)
+        first_training = function == "StartModelBuildingFunction" and calls(offline, function) == 1
+        if first_training and not keys(offline, "train/new/"):
+            offline.stack.put("train/new/late.csv", late)
 
     offline.router.before_invoke.append(upload_late)
     result = offline.stack.upload("train/new/first.csv", csv_rows(100, seed=1))

@@ -35,9 +35,6 @@ from comprehend_al.models import DatasetRef, ModelKind
 DOCUMENTS = "documents.txt"
 ANNOTATIONS = "annotations.csv"
 FILES = (DOCUMENTS, ANNOTATIONS)
-# A stored dataset version was validated when it was accepted; re-reading it must not trip over the
-# number of problems listed, and its documents already respect the per-document limit.
-STORED_LIMITS = EntityLimits(max_problems=1)
 
 
 class EntityData:
@@ -126,7 +123,7 @@ class EntityData:
             self._get(dataset.train_annotations_uri),
             documents_file=dataset.train_uri,
             annotations_file=dataset.train_annotations_uri,
-            limits=STORED_LIMITS,
+            limits=self.limits,
         )
 
     def merge(self, current: Any, new: Any) -> Merged:
@@ -179,7 +176,9 @@ class EntityData:
         gapless = len(line_to_doc) == len(test.documents) and all(
             line == index for line, index in line_to_doc.items()
         )
-        predictions = read_entities_output(job_output, expected_lines=len(test.documents) if gapless else None)
+        predictions = read_entities_output(
+            job_output, expected_lines=len(test.documents) if gapless else None
+        )
         # job output counts physical lines; the test annotations count non-empty documents
         predicted = [
             Annotation(line_to_doc[p.doc_index], p.begin, p.end, p.type)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from functools import lru_cache
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from comprehend_al.aws.comprehend import ComprehendClient, ModelOps
@@ -97,7 +97,7 @@ class Deps:
         return self.settings.parameter(kind, name)
 
 
-# --- PrepareTrainingData --------------------------------------------------------------------------------
+# --- PrepareTrainingData ---
 def _stamp(now: datetime) -> str:
     return now.strftime("%Y%m%d-%H%M%S")
 
@@ -285,7 +285,7 @@ def _quarantine_unknown(info: ObjectInfo, execution_id: str, deps: Deps) -> None
     _quarantine(upload, InvalidTrainingData([problem]), execution_id, deps)
 
 
-# --- training ---------------------------------------------------------------------------------------------
+# --- training ---
 def start_model_building(run: Run, deps: Deps) -> ModelState:
     settings = deps.settings
     output_uri = deps.bucket.uri(f"{settings.output_prefix}{run.kind.value}/{run.version}/training/")
@@ -336,7 +336,7 @@ def get_model_status(run: Run, model: ModelState, deps: Deps) -> ModelState:
     return model.model_copy(update={"status": status.status, "attempt": attempt})
 
 
-# --- test-set evaluation ------------------------------------------------------------------------------------
+# --- test-set evaluation ---
 def _champion(kind: ModelKind, deps: Deps) -> tuple[str, str] | None:
     """(model ARN, version) of the active model, from SSM."""
     arn = deps.params.get(deps.param(kind, ACTIVE_MODEL))
@@ -480,7 +480,7 @@ def model_selection(run: Run, evaluation: Evaluation, deps: Deps) -> SelectionSt
     return state
 
 
-# --- deployment ---------------------------------------------------------------------------------------------
+# --- deployment ---
 def endpoint_name(settings: Settings, kind: ModelKind, version: str) -> str:
     """Comprehend endpoint names: ≤ 40 characters of ``[a-zA-Z0-9-]``, no leading/trailing dash."""
     short = "clf" if kind is ModelKind.CLASSIFIER else "ner"
@@ -588,7 +588,7 @@ def delete_old_endpoint(run: Run, promotion: Promotion, deps: Deps) -> dict[str,
     return {"deleted": promotion.endpoint_to_delete, "existed": deleted}
 
 
-# --- the end of a run ----------------------------------------------------------------------------------------
+# --- the end of a run ---
 def _summary(state: RunState) -> dict[str, Any]:
     run = state.run
     return {

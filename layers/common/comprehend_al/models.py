@@ -80,7 +80,7 @@ class EntityMetrics(Frozen):
     per_type: dict[str, EntityTypeMetrics] = Field(default_factory=dict)
 
     @property
-    def Accuracy(self) -> float:  # noqa: N802 - selection by metric name; entities have no accuracy
+    def Accuracy(self) -> float:  # selection by metric name: entities have no accuracy
         return self.F1Score
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from comprehend_al.models import DatasetRef, ModelKind
 
@@ -123,6 +123,12 @@ class RunState(StepModel):
 class PrepareResult(StepModel):
     runs: list[Run] = Field(default_factory=list)
     outcomes: list[dict[str, Any]] = Field(default_factory=list)  # per kind: what happened and why
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_runs(self) -> bool:
+        """For the state machine's Choice (JSONPath cannot test an empty list without an error)."""
+        return bool(self.runs)
 
 
 class RunOutcome(StepModel):

@@ -116,7 +116,7 @@ class ClassifierModel:
     intercept: np.ndarray  # (n_labels,)
     temperature: float = DEFAULT_TEMPERATURE
     nb_weight: float = 0.0
-    nb: ComplementNB | None = None
+    nb_log_prob: np.ndarray | None = None  # (n_features, n_labels) Complement NB weights, float32
     power: float = 1.0
     platt: tuple[float, float] = (2.0, 0.0)
     info: dict[str, Any] = field(default_factory=dict)
@@ -133,8 +133,10 @@ class ClassifierModel:
             a, b = self.platt
             return _sigmoid(a * margins + b)
         p = _softmax(self.temperature * margins)
-        if self.nb is not None and self.nb_weight > 0:
-            p = (1 - self.nb_weight) * p + self.nb_weight * self.nb.predict_proba(x)
+        if self.nb_log_prob is not None and self.nb_weight > 0:
+            # ComplementNB.predict_proba, without its per-call float64 copy of the weights (~6 ms)
+            p_nb = _softmax(np.asarray(x @ self.nb_log_prob, dtype=np.float64))
+            p = (1 - self.nb_weight) * p + self.nb_weight * p_nb
         return _power_normalise(p, self.power) if self.power != 1.0 else p
 
     def predict_proba(self, texts: list[str]) -> list[list[tuple[str, float]]]:
@@ -237,7 +239,8 @@ def _train_multi_class(
         model.info.update(held_out=len(held), held_out_accuracy=best_acc)
     model.coef, model.intercept = _fit_svm(x, y)
     if model.nb_weight > 0:
-        model.nb = ComplementNB(alpha=0.3).fit(x, y)
+        nb = ComplementNB(alpha=0.3).fit(x, y)
+        model.nb_log_prob = np.ascontiguousarray(nb.feature_log_prob_.T, dtype=np.float32)
     return model
 
 

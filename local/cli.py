@@ -1,0 +1,251 @@
+"""Command line of the offline stack.
+
+python -m local.cli demo [--data PATH.csv]        the three-round demo (make demo)
+python -m local.cli run --train PATH.csv [...]    a scenario on your own CSV, in rounds
+python -m local.cli serve                         the stack until Ctrl-C (Comprehend URL printed)
+python -m local.cli registry                      the registry of the last run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_STATE = ROOT / ".local-state"
+DEFAULT_REPORT = ROOT / "reports" / "demo"
+
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_CONFIG_FILE": "/dev/null",
+    "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}.items():
+    os.environ.setdefault(_name, _value)  # offline: never real credentials, never a real account
+
+from comprehend_al.models import ModelKind  # noqa: E402
+from comprehend_al.registry import Registry  # noqa: E402
+
+from local import datagen  # noqa: E402
+from local.report import model_rows, table, write_report  # noqa: E402
+from local.stack import Offline, running  # noqa: E402
+
+STEP_LABELS = {
+    "PrepareTrainingDataFunction": "validate + merge",
+    "StartModelBuildingFunction": "train",
+    "StartTestJobFunction": "test job",
+    "EvaluateModelFunction": "evaluate",
+    "ModelSelectionFunction": "select",
+    "StartEndpointFunction": "endpoint",
+    "PromoteModelFunction": "promote (SSM)",
+    "DeleteEndpointFunction": "delete old endpoint",
+    "FinishRunFunction": "finish",
+    "HandleFailureFunction": "clean up failure",
+}
+
+
+def say(message: str = "", *, end: str = "\n") -> None:
+    sys.stdout.write(message + end)
+    sys.stdout.flush()
+
+
+@contextmanager
+def session(state_dir: Path | None) -> Iterator[Offline]:
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(state_dir) if state_dir else Path(scratch)
+        with running(folder / "comprehend") as env:
+            env.router.before_invoke.append(_progress)
+            yield env
+            snapshot(env, folder)
+
+
+def _progress(function: str, _: Any) -> None:
+    if function in STEP_LABELS:
+        say(f" → {STEP_LABELS[function]}", end="")
+
+
+def registry_items(env: Offline) -> dict[str, Any]:
+    reg = Registry(env.stack.outputs["RegistryTableName"])
+    out: dict[str, Any] = {"models": [], "datasets": {}}
+    for kind in ModelKind:
+        out["models"] += reg.models(kind)
+        out["datasets"].update({d["sk"]: d["dataset"] for d in reg.datasets(kind)})
+    return out
+
+
+def ssm_values(env: Offline) -> dict[str, str | None]:
+    names = ["selection-metric", "min-improvement"] + [
+        f"{kind.value}/{name}" for kind in ModelKind for name in ("active-model-arn", "active-endpoint-arn")
+    ]
+    return {f"{env.stack.parameter_prefix}/{n}": env.stack.parameter(n) for n in names}
+
+
+def snapshot(env: Offline, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {**registry_items(env), "ssm": ssm_values(env), "written_at": time.time()}
+    (folder / "registry.json").write_text(json.dumps(data, indent=2, default=str))
+
+
+def run_round(env: Offline, title: str, key: str, body: bytes) -> dict[str, Any]:
+    rows = body.count(b"\n")
+    say(f"{title}: {rows} rows → s3://{env.stack.bucket}/{key}")
+    say("  ", end="")
+    started = time.monotonic()
+    result = env.stack.upload(key, body)
+    say(f"\n  execution {result['status']} in {time.monotonic() - started:.1f} s")
+    return result
+
+
+def show(env: Offline, report_dir: Path | None) -> list[dict[str, Any]]:
+    items = registry_items(env)
+    rows = model_rows(items["models"], items["datasets"])
+    say("\n" + table(rows))
+    ssm = ssm_values(env)
+    say("\nSSM Parameter Store:")
+    for name, value in ssm.items():
+        say(f"  {name} = {value}")
+    if report_dir:
+        page = write_report(report_dir, rows, ssm, {"datasets": items["datasets"]})
+        say(f"\nReport: {page} (chart: {page.parent / 'chart.svg'})")
+    return rows
+
+
+def split_csv(path: Path) -> tuple[list[datagen.Ticket], list[datagen.Ticket]]:
+    """A user's ``LABEL,text`` CSV → (rows, fixed test set of 20%), validated like any upload."""
+    from comprehend_al.datasets.classification import parse_upload
+
+    rows = [
+        datagen.Ticket(r.labels[0], r.text)
+        for r in parse_upload(path.read_bytes(), file=str(path), multi_label=False)
+    ]
+    random.Random(0).shuffle(rows)
+    cut = max(1, len(rows) // 5)
+    return rows[cut:], rows[:cut]
+
+
+def demo(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    if args.data:
+        train, test = split_csv(Path(args.data))
+        first, second = train[: len(train) // 5], train[len(train) // 5 :]
+        harmful = datagen.mislabel(second, seed=3)
+        source = args.data
+    else:
+        test = datagen.generate(200, seed=99)
+        first, second = datagen.generate(75, seed=1), datagen.generate(400, seed=2, noise=0.03)
+        harmful = datagen.mislabel(datagen.generate(600, seed=3))
+        source = "generated support tickets (local/datagen.py), 5 labels"
+    say(f"Offline demo on {source}: the real template, state machine and handlers, against moto and a")
+    say("local Comprehend-compatible service that really trains models.\n")
+    with session(args.state_dir) as env:
+        say(f"Stack deployed into moto; local Comprehend at {env.comprehend.url}")
+        env.stack.put("test/classifier/test.csv", datagen.to_csv(test))
+        say(f"Fixed test set: {len(test)} rows → s3://{env.stack.bucket}/test/classifier/test.csv\n")
+        run_round(env, "Round 1, the first model", "train/new/round-1.csv", datagen.to_csv(first))
+        run_round(env, "Round 2, new labelled data", "train/new/round-2.csv", datagen.to_csv(second))
+        run_round(
+            env, "Round 3, a harmful batch (labels shifted)", "train/new/round-3.csv", datagen.to_csv(harmful)
+        )
+        rows = show(env, Path(args.report))
+    decisions = [r["decision"] for r in rows]
+    say(
+        f"\nDone in {time.monotonic() - started:.1f} s: {decisions.count('promote')} promoted "
+        f"(first model included), {decisions.count('reject')} rejected."
+    )
+    return 0 if decisions == ["promote", "promote", "reject"] or args.data else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    rows, test = split_csv(Path(args.train))
+    if args.test:
+        from comprehend_al.datasets.classification import parse_upload
+
+        rows = rows + test  # with a given test set, nothing of --train is held out
+        test = [
+            datagen.Ticket(r.labels[0], r.text)
+            for r in parse_upload(Path(args.test).read_bytes(), file=args.test, multi_label=False)
+        ]
+    size = max(1, len(rows) // args.rounds)
+    with session(args.state_dir) as env:
+        env.stack.put("test/classifier/test.csv", datagen.to_csv(test))
+        for i in range(args.rounds):
+            batch = rows[i * size : (i + 1) * size] if i < args.rounds - 1 else rows[i * size :]
+            run_round(env, f"Round {i + 1}", f"train/new/round-{i + 1}.csv", datagen.to_csv(batch))
+        show(env, Path(args.report) if args.report else None)
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    with session(args.state_dir) as env:
+        say(f"Local Comprehend endpoint: {env.comprehend.url}")
+        say(f"  aws comprehend list-endpoints --endpoint-url {env.comprehend.url} --region us-east-1")
+        say(
+            f"Data bucket (in-process moto): {env.stack.bucket}; state machine: {env.stack.state_machine_arn}"
+        )
+        say("Serving until Ctrl-C.")
+        try:
+            while True:
+                time.sleep(5)
+                snapshot(env, Path(args.state_dir) if args.state_dir else DEFAULT_STATE)
+        except KeyboardInterrupt:
+            say("\nstopped")
+    return 0
+
+
+def registry(args: argparse.Namespace) -> int:
+    path = Path(args.state_dir or DEFAULT_STATE) / "registry.json"
+    if not path.exists():
+        say(f"no registry snapshot at {path}: run `python -m local.cli demo --state-dir {path.parent}` first")
+        return 1
+    data = json.loads(path.read_text())
+    say(table(model_rows(data["models"], data["datasets"])))
+    for name, value in data["ssm"].items():
+        say(f"{name} = {value}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("moto").setLevel(logging.ERROR)  # e.g. "no CloudFormation support for BucketPolicy"
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
+    parser = argparse.ArgumentParser(
+        prog="python -m local.cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("demo", help="three rounds: first model, promoted challenger, rejected harmful batch")
+    p.add_argument("--data", help="your own LABEL,text CSV instead of generated tickets")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    p.add_argument("--report", default=str(DEFAULT_REPORT))
+    p.set_defaults(func=demo)
+    p = sub.add_parser("run", help="a scenario on a CSV: fixed test set + training data in rounds")
+    p.add_argument("--train", required=True)
+    p.add_argument("--test", help="fixed test set (default: 20%% of --train held out)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    p.add_argument("--report")
+    p.set_defaults(func=run)
+    p = sub.add_parser("serve", help="run the stack until Ctrl-C, printing the local Comprehend URL")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    p.set_defaults(func=serve)
+    p = sub.add_parser("registry", help="show the model registry of the last run")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    p.set_defaults(func=registry)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
