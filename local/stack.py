@@ -35,7 +35,7 @@ from urllib.parse import unquote
 import boto3
 import botocore.handlers
 import yaml
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.response import StreamingBody
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,8 +175,8 @@ class LambdaRouter:
                     hook()
                 self._last_env = env
             self.calls.append((spec.logical_id, payload))
-            for hook in self.before_invoke:
-                hook(spec.logical_id, payload)
+            for before in self.before_invoke:
+                before(spec.logical_id, payload)
             try:
                 faults = self.faults.get(spec.logical_id)
                 if faults:
@@ -208,18 +208,23 @@ class LambdaRouter:
         }
         if error:
             parsed["FunctionError"] = error
-        return AWSResponse(params.get("url", ""), 200, {}, None), parsed
+        return AWSResponse(params.get("url", ""), 200, HTTPHeaders(), None), parsed
 
 
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[dict[str, str]]:
-    saved = dict(os.environ)
+    # Only the function's own keys change: background threads (the local Comprehend service's boto3
+    # clients read os.environ on every request) must never see a cleared environment.
+    saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
     try:
         yield dict(values)
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 _ROUTER: LambdaRouter | None = None
@@ -454,7 +459,7 @@ class OfflineStack:
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        events: list[dict[str, Any]] = []
+        events: list[Any] = []
         kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
         while True:
             page = sfn.get_execution_history(**kwargs)
@@ -496,7 +501,7 @@ def running(
 
     from local.comprehend.server import ComprehendService
 
-    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
         service = ComprehendService(state_dir, region=REGION, account_id=ACCOUNT, **service_options)
         url = service.start()
         try:

@@ -195,7 +195,9 @@ class FakeComprehend:
         self._call("CreateDocumentClassifier", params)
         arn = self.classifier_arn(params["DocumentClassifierName"], params.get("VersionName", ""))
         if arn in self.classifiers:
-            raise comprehend_error("ResourceInUseException", f"{arn} exists", operation="CreateDocumentClassifier")
+            raise comprehend_error(
+                "ResourceInUseException", f"{arn} exists", operation="CreateDocumentClassifier"
+            )
         self.classifiers[arn] = {"DocumentClassifierArn": arn, "SubmitTime": self._now(), **params}
         return {"DocumentClassifierArn": arn}
 

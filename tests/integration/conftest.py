@@ -45,8 +45,6 @@ from typing import Any  # noqa: E402
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
-
 from comprehend_al import config, lifecycle  # noqa: E402
 from comprehend_al.aws.comprehend import ComprehendClient  # noqa: E402
 from comprehend_al.aws.s3 import Bucket  # noqa: E402
@@ -54,6 +52,8 @@ from comprehend_al.aws.sns import Notifier  # noqa: E402
 from comprehend_al.aws.ssm import ParameterStore  # noqa: E402
 from comprehend_al.lifecycle import Deps  # noqa: E402
 from comprehend_al.registry import Registry  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
 from local import datagen  # noqa: E402
 from tests.fakes import ACCOUNT, REGION, FakeComprehend  # noqa: E402
 
@@ -155,19 +155,32 @@ def sample_event(function_dir: str, name: str) -> dict[str, Any]:
 
 
 # --- the stack ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Aws:
+    """One moto account per test module, and clients built once (building a boto3 client is slow)."""
+
+    mock: Any
+    s3: Any
+    ssm: Any
+    sqs: Any
+    sns: Any
+    dynamodb: Any
+
+
 @dataclass
 class Stack:
     """moto resources, the fake Comprehend, the Deps the handlers get, and helpers to look at them."""
 
     monkeypatch: pytest.MonkeyPatch
-    s3: Any
-    ssm: Any
-    sqs: Any
+    aws: Aws
     queue_url: str
     fake: FakeComprehend
     deps: Deps = field(init=False)
+    bucket: str = BUCKET
+    test_key: str = TEST_KEY
 
     def __post_init__(self) -> None:
+        self.s3, self.ssm, self.sqs = self.aws.s3, self.aws.ssm, self.aws.sqs
         self.rebuild()
 
     # configuration
@@ -179,10 +192,10 @@ class Stack:
         self.deps = Deps(
             settings,
             Bucket(settings.data_bucket, self.s3),
-            Registry(settings.registry_table),
+            Registry(settings.registry_table, self.aws.dynamodb),
             ParameterStore(self.ssm),
             ComprehendClient(self.fake),
-            Notifier(settings.topic_arn),
+            Notifier(settings.topic_arn, self.aws.sns),
         )
 
     def configure(self, **env: str) -> None:
@@ -204,7 +217,18 @@ class Stack:
         assert json.loads(json.dumps(result)) == result, "a handler must return plain JSON"
         return dict(result)
 
+    @staticmethod
+    def event(function_dir: str, name: str) -> dict[str, Any]:
+        return sample_event(function_dir, name)
+
     # S3
+    def uri(self, key: str) -> str:
+        return f"s3://{BUCKET}/{key}"
+
+    def key(self, uri: str) -> str:
+        assert uri.startswith(f"s3://{BUCKET}/"), uri
+        return uri.removeprefix(f"s3://{BUCKET}/")
+
     def put(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
 
@@ -254,34 +278,44 @@ class Stack:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+@pytest.fixture(scope="module")
+def _aws() -> Iterator[Aws]:
+    with mock_aws() as mock:
+        session = boto3.Session(region_name=REGION)
+        yield Aws(
+            mock,
+            session.client("s3"),
+            session.client("ssm"),
+            session.client("sqs"),
+            session.client("sns"),
+            session.resource("dynamodb"),
+        )
+
+
 @pytest.fixture
-def stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack(_aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """A fresh mocked account: versioned data bucket, registry table, topic (+ a queue to read it)."""
     for name, value in FUNCTION_ENV.items():
         monkeypatch.setenv(name, value)
-    with mock_aws():
-        s3 = boto3.client("s3", region_name=REGION)
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        boto3.client("dynamodb", region_name=REGION).create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        sns = boto3.client("sns", region_name=REGION)
-        topic_arn = sns.create_topic(Name=TOPIC)["TopicArn"]
-        assert topic_arn == FUNCTION_ENV["NOTIFICATION_TOPIC_ARN"]
-        sqs = boto3.client("sqs", region_name=REGION)
-        queue_url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-        ssm = boto3.client("ssm", region_name=REGION)
-        yield Stack(monkeypatch, s3, ssm, sqs, queue_url, FakeComprehend(s3))
+    _aws.mock.reset()  # every test starts from an empty account
+    _aws.s3.create_bucket(Bucket=BUCKET)
+    _aws.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    _aws.dynamodb.create_table(
+        TableName=TABLE,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    topic_arn = _aws.sns.create_topic(Name=TOPIC)["TopicArn"]
+    assert topic_arn == FUNCTION_ENV["NOTIFICATION_TOPIC_ARN"]
+    queue_url = _aws.sqs.create_queue(QueueName="notifications")["QueueUrl"]
+    queue_arn = _aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    _aws.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    yield Stack(monkeypatch, _aws, queue_url, FakeComprehend(_aws.s3))
     config.get_settings.cache_clear()
     lifecycle.default_deps.cache_clear()

@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import BUCKET, TEST_KEY, Stack, sample_event
-
 from comprehend_al.errors import InvalidRequest
 from comprehend_al.models import ModelKind
+
 from local import datagen
 
+if TYPE_CHECKING:
+    from tests.integration.conftest import Stack
+
 FUNCTION = "prepare_training_data"
+EVENTS = Path(__file__).resolve().parents[2] / "events" / FUNCTION
 UPLOAD_KEY = "train/new/support-tickets-2026-11-23.csv"  # the object of the sample event
-EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:comprehend-al-model-lifecycle:7d1f0c2e-8b4a-4e6f-9a13-5c2d8e0b7f41"
-OTHER_EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:comprehend-al-model-lifecycle:other"
+MACHINE = "arn:aws:states:us-east-1:123456789012:execution:comprehend-al-model-lifecycle"
+EXECUTION = f"{MACHINE}:7d1f0c2e-8b4a-4e6f-9a13-5c2d8e0b7f41"  # the execution of the sample event
+OTHER_EXECUTION = f"{MACHINE}:0b5e7c1d-2f3a-4d6e-8a9b-1c2d3e4f5a6b"
 
 TRAINING = datagen.generate(60, seed=1)  # 12 per label, 5 labels: trainable with MIN_DOCS_PER_LABEL=10
 TEST_SET = datagen.generate(20, seed=2)
 
 
 def s3_event(execution_id: str = EXECUTION) -> dict[str, Any]:
-    event = sample_event(FUNCTION, "s3_object_created.json")
+    """The sample event (an upload under train/new/), as started by ``execution_id``."""
+    event = json.loads((EVENTS / "s3_object_created.json").read_text())
     event["execution_id"] = execution_id
     return event
 
@@ -51,7 +57,7 @@ def test_valid_upload_writes_a_dataset_version(uploaded: Stack) -> None:
     assert current is not None
     assert current.version == result["outcomes"][0]["dataset"]
     assert current.documents == len(TRAINING)
-    train_key = current.train_uri.removeprefix(f"s3://{BUCKET}/")
+    train_key = uploaded.key(current.train_uri)
     assert uploaded.get(train_key).decode().count("\n") == len(TRAINING)
 
 
@@ -66,7 +72,7 @@ def test_valid_upload_returns_a_run_on_the_new_dataset(uploaded: Stack) -> None:
     assert run["model_name"] == "comprehend-al-classifier"
     assert run["execution_id"] == EXECUTION
     assert run["dataset"]["version"] == result["outcomes"][0]["dataset"]
-    assert run["dataset"]["test_uri"] == f"s3://{BUCKET}/{TEST_KEY}"
+    assert run["dataset"]["test_uri"] == uploaded.uri(uploaded.test_key)
     assert result["outcomes"][0]["status"] == "training"
 
 
@@ -77,9 +83,7 @@ def test_valid_upload_moves_to_processed(uploaded: Stack) -> None:
 
     version = result["outcomes"][0]["dataset"]
     assert uploaded.keys("train/new/") == []
-    assert uploaded.keys("train/processed/") == [
-        f"train/processed/{version}/support-tickets-2026-11-23.csv"
-    ]
+    assert uploaded.keys("train/processed/") == [f"train/processed/{version}/support-tickets-2026-11-23.csv"]
 
 
 def test_invalid_upload_is_quarantined_with_a_report(stack: Stack) -> None:
@@ -108,7 +112,7 @@ def test_invalid_upload_notifies(stack: Stack) -> None:
 
     [note] = stack.notifications()
     assert note["outcome"] == "quarantined"
-    assert note["message"]["report"].startswith(f"s3://{BUCKET}/quarantine/")
+    assert note["message"]["report"].startswith(stack.uri("quarantine/"))
     assert note["message"]["problems"][0].startswith(f"{UPLOAD_KEY}:5: label:")
 
 
@@ -136,7 +140,7 @@ def test_without_test_set_data_is_merged_but_not_trained(stack: Stack) -> None:
     assert result["runs"] == []
     [outcome] = result["outcomes"]
     assert outcome["status"] == "waiting"
-    assert any(TEST_KEY in reason and "no fixed test set" in reason for reason in outcome["reasons"])
+    assert any(stack.test_key in reason and "no fixed test set" in reason for reason in outcome["reasons"])
     current = stack.deps.registry.current_dataset(ModelKind.CLASSIFIER)
     assert current is not None and current.documents == len(TRAINING)
 

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import Stack, sample_event
-
 from comprehend_al.errors import ComprehendThrottled, PollTimedOut, TrainingFailed
 from comprehend_al.models import ModelKind
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Stack
 
 VERSION = "v20261123-120501-ab12cd"  # the run of the sample events
 
 
-def build_event() -> dict[str, Any]:
-    return sample_event("start_model_building", "classifier.json")
+def build_event(stack: Stack) -> dict[str, Any]:
+    return stack.event("start_model_building", "classifier.json")
 
 
 def poll_event(stack: Stack) -> dict[str, Any]:
     """A poll of a training that started (the classifier exists, the registry says 'training')."""
-    event = sample_event("get_model_status", "training.json")
+    event = stack.event("get_model_status", "training.json")
     stack.fake.add_classifier(event["model"]["model_arn"])
     stack.deps.registry.put_model(
         ModelKind.CLASSIFIER, VERSION, status="training", model_arn=event["model"]["model_arn"]
@@ -32,7 +33,7 @@ def test_start_model_building_trains_the_version_on_the_dataset_and_fixed_test_s
     """Given a run, when StartModelBuilding is called,
     then Comprehend is asked for a new version (VersionName) of the model, trained on the run's dataset
     and tested on the fixed test set (TestS3Uri)."""
-    event = build_event()
+    event = build_event(stack)
 
     result = stack.invoke("start_model_building", event)
 
@@ -49,7 +50,7 @@ def test_start_model_building_trains_the_version_on_the_dataset_and_fixed_test_s
 def test_start_model_building_records_the_version_as_training(stack: Stack) -> None:
     """Given a run, when training has been started,
     then the registry holds the version as 'training' with its model ARN and dataset version."""
-    result = stack.invoke("start_model_building", build_event())
+    result = stack.invoke("start_model_building", build_event(stack))
 
     item = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
     assert item is not None
@@ -64,7 +65,7 @@ def test_start_model_building_throttled_raises_comprehend_throttled(stack: Stack
     stack.fake.fail_next("CreateDocumentClassifier", "TooManyRequestsException", "Rate exceeded")
 
     with pytest.raises(ComprehendThrottled, match="Rate exceeded"):
-        stack.invoke("start_model_building", build_event())
+        stack.invoke("start_model_building", build_event(stack))
 
 
 # --- GetModelStatus ------------------------------------------------------------------------------------

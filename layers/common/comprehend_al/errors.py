@@ -96,3 +96,36 @@ class RunInProgress(WorkflowError):
 
 # Names the state machine retries as transient (kept here so the ASL contract test can check them).
 TRANSIENT_ERRORS: tuple[type[WorkflowError], ...] = (ComprehendThrottled, ServiceUnavailable)
+
+
+# --- the active-learning loop: the HTTP API (/classify, /feedback) and human review -----------------
+class InvalidField(InvalidRequest):
+    """One field of an API request is missing or wrong (HTTP 400); ``field`` names it for the caller."""
+
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        if code:
+            self.code = code
+
+
+class UnknownLabel(InvalidField):
+    """A corrected label is not one of the model's labels (and new labels are not allowed)."""
+
+    code = "unknown_label"
+
+
+class TextNotRetained(InvalidField):
+    """Feedback by prediction id for a prediction whose text was not kept: the caller must send the text."""
+
+    code = "text_not_retained"
+
+
+class PredictionNotFound(ResourceNotFound):
+    """No prediction with this id (never made, or expired by its TTL): HTTP 404."""
+
+
+class ModelNotReady(WorkflowError):
+    """No model is active yet (or its endpoint is not serving): HTTP 503."""

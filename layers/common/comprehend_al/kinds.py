@@ -63,6 +63,8 @@ class Merged:
 
 class DataKind(Protocol):
     kind: ModelKind
+    bucket: Bucket
+    test_key: str  # where users put the fixed test set (named in "no fixed test set" messages)
 
     def claim(self, objects: list[ObjectInfo]) -> tuple[list[Upload], list[ObjectInfo]]:
         """The complete uploads of this kind among ``objects``, and the objects it leaves to others."""
@@ -216,10 +218,9 @@ def _as_dict(value: Any) -> dict[str, Any]:
 
 def data_kinds(settings: Settings, bucket: Bucket) -> dict[ModelKind, DataKind]:
     """Every model kind the workflow knows, in the order uploads are claimed."""
-    kinds: dict[ModelKind, DataKind] = {ModelKind.CLASSIFIER: ClassifierData(settings, bucket)}
-    try:
-        from comprehend_al.entity_kind import EntityData
-    except ImportError:  # pragma: no cover - the entity kind ships in the same layer
-        return kinds
-    kinds[ModelKind.ENTITY_RECOGNIZER] = EntityData(settings, bucket)
-    return kinds
+    from comprehend_al.entity_kind import EntityData  # imports this module: not at the top
+
+    return {
+        ModelKind.CLASSIFIER: ClassifierData(settings, bucket),
+        ModelKind.ENTITY_RECOGNIZER: EntityData(settings, bucket),
+    }

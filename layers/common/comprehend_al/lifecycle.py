@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
+
 from comprehend_al.aws.comprehend import ComprehendClient, ModelOps
 from comprehend_al.aws.s3 import Bucket, ObjectInfo, get_uri
 from comprehend_al.aws.sns import Notifier
@@ -32,7 +34,7 @@ from comprehend_al.errors import (
 )
 from comprehend_al.kinds import DataKind, Merged, TestSet, Upload, data_kinds
 from comprehend_al.models import ClassificationMetrics, EntityMetrics, ModelKind, ModelStatus, SelectionMetric
-from comprehend_al.observability import logger
+from comprehend_al.observability import logger, metrics
 from comprehend_al.registry import Registry, version_of_arn
 from comprehend_al.selection import select
 from comprehend_al.state import (
@@ -170,7 +172,6 @@ def _prepare_kind(
     for upload in sorted(uploads, key=lambda u: u.name):
         try:
             new_rows = data.validate(upload)
-            # a test set covering the labels is checked per upload too, so one bad upload is isolated
         except InvalidTrainingData as error:
             _quarantine(upload, error, execution_id, deps)
             quarantined.append(upload.name)
@@ -181,6 +182,8 @@ def _prepare_kind(
         dropped += merged.duplicates_dropped
         conflicts.extend(merged.conflicts)
         accepted.append(upload)
+    _count("UploadsQuarantined", kind, len(quarantined))
+    _count("RowsAdded", kind, added)
     status: dict[str, Any] = {
         "kind": kind.value,
         "quarantined": quarantined,
@@ -240,8 +243,7 @@ def _prepare_kind(
 
 def _blocked_reasons(data: DataKind, merged: Merged, test: TestSet | None) -> list[str]:
     if test is None:
-        key = getattr(data, "test_key", "test/")
-        return [f"no fixed test set: upload it to s3://{data.bucket.name}/{key} (see README)"]  # type: ignore[attr-defined]
+        return [f"no fixed test set: upload it to s3://{data.bucket.name}/{data.test_key} (see README)"]
     return data.trainable(merged) + data.check_test_set(merged, test)
 
 
@@ -386,7 +388,7 @@ def start_test_job(run: Run, model: ModelState, deps: Deps) -> TestState:
             test_version=run.dataset.test_version,
             status="SUBMITTED",
         )
-        jobs.append(TestJob(role=role, model_arn=arn, version=version, job_id=job_id))  # type: ignore[arg-type]
+        jobs.append(TestJob(role=role, model_arn=arn, version=version, job_id=job_id))
     return TestState(test_version=run.dataset.test_version, jobs=jobs)
 
 
@@ -607,6 +609,12 @@ def _summary(state: RunState) -> dict[str, Any]:
     }
 
 
+def _count(name: str, kind: ModelKind, value: int = 1) -> None:
+    """A CloudWatch metric (EMF, flushed by the handler's ``log_metrics``), per model kind."""
+    metrics.add_dimension(name="ModelKind", value=kind.value)
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
 def finish_run(state: RunState, deps: Deps) -> RunOutcome:
     """Record a completed run (promoted or rejected), notify, and release the lock of its kind."""
     run = state.run
@@ -622,6 +630,7 @@ def finish_run(state: RunState, deps: Deps) -> RunOutcome:
             outcome = RunOutcome(kind=run.kind, version=run.version, outcome="promoted", reason=reason)
         else:
             raise InvalidRequest(f"FinishRun needs outcome promoted or rejected, got {state.outcome!r}")
+        _count(f"Runs{outcome.outcome.capitalize()}", run.kind)
         deps.notifier.publish(
             f"{run.kind.value} {run.version}: {outcome.outcome}",
             {**_summary(state), "outcome": outcome.outcome, "reason": outcome.reason},
@@ -673,6 +682,7 @@ def handle_failure(state: RunState, deps: Deps) -> RunOutcome:
     finally:
         deps.registry.release_lock(run.kind, run.execution_id)
     logger.error("run failed", extra={"kind": run.kind.value, "model_version": run.version, "reason": reason})
+    _count("RunsFailed", run.kind)
     return RunOutcome(kind=run.kind, version=run.version, outcome="failed", reason=reason)
 
 

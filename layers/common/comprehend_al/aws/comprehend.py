@@ -96,7 +96,7 @@ class ModelOps(Protocol):
     def describe_test_job(self, job_id: str) -> JobStatus: ...
 
 
-def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
+def _tags(tags: dict[str, str]) -> list[Any]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 

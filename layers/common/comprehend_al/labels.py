@@ -1,0 +1,382 @@
+"""The label buffer and the retraining policy: reviewed and corrected labels become one training upload.
+
+Rows (one labelled document each) accumulate as DynamoDB items in the label-buffer table. They leave it
+as ONE CSV upload ``train/new/feedback-<UTC timestamp>-<rows>.csv`` (RFC 4180 via ``to_csv``), which
+starts the model lifecycle, when
+
+* ``/<prefix>/retrain-batch-size`` rows are pending (checked after every append), or
+* the ``FlushLabels`` schedule runs and at least one row is pending.
+
+Keys of the label-buffer table:
+
+* ``ROW`` / ``<row id>``: a pending row (``labels``, ``text``, ``source``, ``created_at``; ``claim`` and
+  ``claimed_at`` while a flush holds it). Row ids are deterministic where a retry could repeat an append
+  (``review-<prediction id>``, ``feedback-<prediction id>``, ``feedback-text-<hash>``): a redelivered event
+  rewrites the same item, and a later correction of the same prediction replaces the earlier one.
+* ``FLUSH`` / ``LOCK``: one flusher at a time (with an expiry, so a crashed flusher cannot block).
+
+Concurrency: a flush takes the lock, claims each row with a conditional update (unclaimed, or claimed by
+a flusher whose claim went stale), writes the CSV of exactly the rows it claimed (their values as
+returned by the claim), then deletes each row on condition that it still holds the claim. A row
+changed after its claim loses the claim and stays pending; no row is lost. A crash between the S3 write
+and the deletes leaves claimed rows that a later flush re-sends once the claim is stale: at-least-once,
+and the lifecycle's merge drops the identical rows as duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from comprehend_al.aws.errors import aws_call, translate
+from comprehend_al.aws.s3 import Bucket
+from comprehend_al.config import Settings, get_settings
+from comprehend_al.datasets.classification import Row, to_csv
+from comprehend_al.errors import ServiceUnavailable
+from comprehend_al.observability import logger
+
+ROW_PK = "ROW"
+LOCK_KEY = {"pk": "FLUSH", "sk": "LOCK"}
+BATCH_SIZE_PARAMETER = "retrain-batch-size"
+DEFAULT_BATCH_SIZE = 100
+MAX_ROWS_PER_UPLOAD = 10_000  # one flush writes at most this many rows; the rest wait for the next one
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+class LoopSettings(BaseModel):
+    """The environment of the loop's functions (names and switches; tunables live in SSM)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    predictions_table: str = Field("", alias="PREDICTIONS_TABLE")
+    label_buffer_table: str = Field("", alias="LABEL_BUFFER_TABLE")
+    store_prediction_text: bool = Field(False, alias="STORE_PREDICTION_TEXT")
+    allow_new_labels: bool = Field(False, alias="ALLOW_NEW_LABELS")
+    prediction_ttl_days: int = Field(30, ge=1, alias="PREDICTION_TTL_DAYS")
+    review_ttl_days: int = Field(30, ge=1, alias="REVIEW_TTL_DAYS")
+    parameter_max_age: int = Field(60, ge=0, alias="PARAMETER_MAX_AGE")
+    flush_lock_seconds: int = Field(300, ge=10, alias="FLUSH_LOCK_SECONDS")
+
+
+@lru_cache(maxsize=1)
+def get_loop_settings() -> LoopSettings:
+    return LoopSettings.model_validate(dict(os.environ))
+
+
+# --- SSM, cached (Powertools parameters) ------------------------------------------------------------
+Fetch = Callable[[str, int, bool], str]
+
+
+def _powertools_fetch(name: str, max_age: int, force: bool) -> str:
+    return str(parameters.get_parameter(name, max_age=max_age, force_fetch=force))
+
+
+class CachedParameters:
+    """Values under the SSM prefix, cached ``max_age`` seconds by Powertools (``force`` refetches).
+
+    A missing parameter (or the placeholder ``none``) reads as ``None``; any other failure is a typed
+    error: an SSM outage must not look like "review turned off".
+    """
+
+    def __init__(self, prefix: str, max_age: int = 60, fetch: Fetch = _powertools_fetch) -> None:
+        self.prefix = prefix.rstrip("/")
+        self.max_age = max_age
+        self.fetch = fetch
+
+    def name(self, relative: str) -> str:
+        return f"{self.prefix}/{relative}"
+
+    def get(self, relative: str, *, force: bool = False) -> str | None:
+        try:
+            value = self.fetch(self.name(relative), self.max_age, force)
+        except GetParameterError as error:
+            cause = error.__cause__ or error.__context__
+            if isinstance(cause, ClientError):
+                if cause.response.get("Error", {}).get("Code") == "ParameterNotFound":
+                    return None
+                raise translate(cause, f"GetParameter {self.name(relative)}") from error
+            raise ServiceUnavailable(f"GetParameter {self.name(relative)}: {error}") from error
+        return None if value.strip().lower() in {"", "none"} else value.strip()
+
+    def get_int(self, relative: str, default: int) -> int:
+        value = self.get(relative)
+        try:
+            return int(value) if value is not None else default
+        except ValueError:
+            logger.warning("parameter is not an integer: default used", extra={"parameter": relative})
+            return default
+
+
+# --- rows -------------------------------------------------------------------------------------------
+Source = Literal["review", "feedback"]
+
+
+class LabelRow(BaseModel):
+    """One labelled document waiting in the buffer."""
+
+    model_config = ConfigDict(frozen=True)
+
+    row_id: str
+    labels: tuple[str, ...]
+    text: str
+    source: Source
+    prediction_id: str | None = None
+    model_version: str | None = None
+    created_at: str = ""
+
+    def as_training_row(self) -> Row:
+        return Row(labels=self.labels, text=self.text)
+
+
+def upload_key(prefix: str, now: datetime, rows: int) -> str:
+    """``train/new/feedback-<UTC timestamp>-<rows>.csv`` (microseconds keep two flushes apart)."""
+    return f"{prefix}feedback-{now.astimezone(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{rows}.csv"
+
+
+def csv_of(rows: Iterable[LabelRow], *, delimiter: str = "|") -> bytes:
+    """The upload's CSV, oldest row first: exactly what ``parse_upload`` accepts."""
+    ordered = sorted(rows, key=lambda r: (r.created_at, r.row_id))
+    return to_csv((r.as_training_row() for r in ordered), delimiter=delimiter)
+
+
+@dataclass(frozen=True)
+class FlushResult:
+    key: str | None  # the upload written, or None
+    rows: int
+    reason: str  # "written", "below_minimum", "locked", "empty"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "rows": self.rows, "reason": self.reason}
+
+
+# --- the buffer (DynamoDB) ---------------------------------------------------------------------------
+@dataclass
+class LabelBuffer:
+    table_name: str
+    resource: Any | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    lock_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        self.table = (self.resource or boto3.resource("dynamodb")).Table(self.table_name)
+
+    # append
+    def append(self, rows: Iterable[LabelRow]) -> int:
+        """Put the rows (a row id already pending is replaced: the latest label wins); returns how many."""
+        count = 0
+        now = self.clock().isoformat()
+        with aws_call("BatchWriteItem label buffer"), self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+            for row in rows:
+                item = {
+                    "pk": ROW_PK,
+                    "sk": row.row_id,
+                    "labels": list(row.labels),
+                    "text": row.text,
+                    "source": row.source,
+                    "created_at": row.created_at or now,
+                }
+                if row.prediction_id:
+                    item["prediction_id"] = row.prediction_id
+                if row.model_version:
+                    item["model_version"] = row.model_version
+                batch.put_item(Item=item)
+                count += 1
+        return count
+
+    # read
+    def _rows(self) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(ROW_PK), "ConsistentRead": True}
+        with aws_call("Query label buffer"):
+            while True:
+                page = self.table.query(**kwargs)
+                items.extend(page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return items
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _stale_before(self) -> str:
+        return (self.clock() - timedelta(seconds=self.lock_seconds)).isoformat()
+
+    def _claimable(self, item: dict[str, Any]) -> bool:
+        return "claim" not in item or str(item.get("claimed_at", "")) < self._stale_before()
+
+    def pending(self) -> list[LabelRow]:
+        """Rows no live flush holds, oldest first."""
+        rows = [_row(i) for i in self._rows() if self._claimable(i)]
+        return sorted(rows, key=lambda r: (r.created_at, r.row_id))
+
+    def pending_count(self) -> int:
+        return sum(1 for i in self._rows() if self._claimable(i))
+
+    # flush
+    def flush(
+        self, bucket: Bucket, *, prefix: str, min_rows: int = 1, delimiter: str = "|"
+    ) -> FlushResult:
+        """Write the pending rows as one upload when there are at least ``min_rows`` of them."""
+        flush_id = uuid.uuid4().hex
+        if not self._lock(flush_id):
+            return FlushResult(None, 0, "locked")
+        try:
+            candidates = self.pending()
+            if not candidates:
+                return FlushResult(None, 0, "empty")
+            if len(candidates) < min_rows:
+                return FlushResult(None, len(candidates), "below_minimum")
+            claimed = [row for row in (self._claim(r.row_id, flush_id) for r in candidates[:MAX_ROWS_PER_UPLOAD]) if row]
+            if len(claimed) < min(min_rows, MAX_ROWS_PER_UPLOAD) or not claimed:
+                for row in claimed:
+                    self._unclaim(row.row_id, flush_id)
+                return FlushResult(None, len(claimed), "below_minimum")
+            key = upload_key(prefix, self.clock(), len(claimed))
+            bucket.put(key, csv_of(claimed, delimiter=delimiter), content_type="text/csv")
+            for row in claimed:
+                self._delete(row.row_id, flush_id)
+            logger.info("label buffer flushed", extra={"key": key, "rows": len(claimed)})
+            return FlushResult(key, len(claimed), "written")
+        finally:
+            self._unlock(flush_id)
+
+    def _claim(self, row_id: str, flush_id: str) -> LabelRow | None:
+        now = self.clock().isoformat()
+        try:
+            response = self.table.update_item(
+                Key={"pk": ROW_PK, "sk": row_id},
+                UpdateExpression="SET claim = :claim, claimed_at = :now",
+                ConditionExpression=Attr("pk").exists()
+                & (Attr("claim").not_exists() | Attr("claimed_at").lt(self._stale_before())),
+                ExpressionAttributeValues={":claim": flush_id, ":now": now},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _conditional(error):
+                return None  # taken by another flush, or gone
+            raise translate(error, "UpdateItem claim label row") from error
+        return _row(response["Attributes"])
+
+    def _unclaim(self, row_id: str, flush_id: str) -> None:
+        try:
+            self.table.update_item(
+                Key={"pk": ROW_PK, "sk": row_id},
+                UpdateExpression="REMOVE claim, claimed_at",
+                ConditionExpression=Attr("claim").eq(flush_id),
+            )
+        except ClientError as error:
+            if not _conditional(error):
+                raise translate(error, "UpdateItem unclaim label row") from error
+
+    def _delete(self, row_id: str, flush_id: str) -> None:
+        try:
+            self.table.delete_item(
+                Key={"pk": ROW_PK, "sk": row_id}, ConditionExpression=Attr("claim").eq(flush_id)
+            )
+        except ClientError as error:
+            if _conditional(error):
+                # replaced after the claim (a newer label for the same row id): it stays pending
+                logger.info("label row changed during flush: kept for the next one", extra={"row": row_id})
+                return
+            raise translate(error, "DeleteItem label row") from error
+
+    def _lock(self, flush_id: str) -> bool:
+        now = self.clock()
+        try:
+            self.table.put_item(
+                Item={
+                    **LOCK_KEY,
+                    "holder": flush_id,
+                    "expires_at": int((now + timedelta(seconds=self.lock_seconds)).timestamp()),
+                },
+                ConditionExpression=Attr("pk").not_exists() | Attr("expires_at").lt(int(now.timestamp())),
+            )
+        except ClientError as error:
+            if _conditional(error):
+                return False
+            raise translate(error, "PutItem flush lock") from error
+        return True
+
+    def _unlock(self, flush_id: str) -> None:
+        try:
+            self.table.delete_item(Key=LOCK_KEY, ConditionExpression=Attr("holder").eq(flush_id))
+        except ClientError as error:
+            if not _conditional(error):
+                raise translate(error, "DeleteItem flush lock") from error
+
+
+def _row(item: dict[str, Any]) -> LabelRow:
+    return LabelRow(
+        row_id=str(item["sk"]),
+        labels=tuple(str(label) for label in item.get("labels", [])),
+        text=str(item["text"]),
+        source=item.get("source", "feedback"),
+        prediction_id=item.get("prediction_id"),
+        model_version=item.get("model_version"),
+        created_at=str(item.get("created_at", "")),
+    )
+
+
+def _conditional(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+# --- the retraining policy ----------------------------------------------------------------------------
+@dataclass
+class LabelDeps:
+    """What buffering and flushing need (built once per cold start by :func:`default_label_deps`)."""
+
+    settings: Settings
+    loop: LoopSettings
+    buffer: LabelBuffer
+    bucket: Bucket
+    params: CachedParameters
+
+    def batch_size(self) -> int:
+        return max(1, self.params.get_int(BATCH_SIZE_PARAMETER, DEFAULT_BATCH_SIZE))
+
+
+@lru_cache(maxsize=1)
+def default_label_deps() -> LabelDeps:
+    settings, loop = get_settings(), get_loop_settings()
+    return LabelDeps(
+        settings=settings,
+        loop=loop,
+        buffer=LabelBuffer(loop.label_buffer_table, lock_seconds=loop.flush_lock_seconds),
+        bucket=Bucket(settings.data_bucket),
+        params=CachedParameters(settings.parameter_prefix, loop.parameter_max_age),
+    )
+
+
+def buffer_rows(rows: list[LabelRow], deps: LabelDeps) -> tuple[int, FlushResult | None]:
+    """Append rows; when the batch size is reached, flush them as one upload. (pending, flush or None)."""
+    if rows:
+        deps.buffer.append(rows)
+    pending = deps.buffer.pending_count()
+    size = deps.batch_size()
+    if pending < size:
+        return pending, None
+    result = flush_pending(deps, min_rows=size)
+    return (pending - result.rows if result.key else pending), result
+
+
+def flush_pending(deps: LabelDeps, *, min_rows: int = 1) -> FlushResult:
+    """Flush whatever is pending (the schedule: at least one row)."""
+    return deps.buffer.flush(
+        deps.bucket,
+        prefix=deps.settings.upload_prefix,
+        min_rows=min_rows,
+        delimiter=deps.settings.label_delimiter,
+    )

@@ -1,0 +1,205 @@
+"""Which predictions go to human review: uncertainty strategies (pure) and a small DynamoDB gate.
+
+Strategies (``/<prefix>/review-strategy``, compared with ``/<prefix>/review-threshold``):
+
+* ``least_confidence``: the top score is *below* the threshold (the public sample's rule);
+* ``margin``: top score minus the second score is *below* the threshold;
+* ``entropy``: the normalised entropy of the scores (0 = certain, 1 = uniform) is *above* the threshold.
+
+Whatever the strategy, :func:`assess` also reports one ``uncertainty`` in [0, 1] where higher means
+less sure (``1 - top``, ``1 - margin`` or the normalised entropy), so clients can compare decisions.
+
+The gate enforces the review budget (``/<prefix>/review-daily-budget`` human loops per UTC day, an atomic
+conditional counter) and sends the same normalised text to review at most once (a conditional put on an
+item keyed by the text's hash: no text is stored there). Keys in the predictions table:
+
+* ``REVIEW#BUDGET`` / ``<YYYY-MM-DD>``: ``started`` counter of the day (expires two days later);
+* ``REVIEW#TEXT#<sha256>`` / ``SENT``: the text was sent to review (prediction id, when).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError
+
+from comprehend_al.aws.errors import aws_call, translate
+
+BUDGET_PK = "REVIEW#BUDGET"
+TEXT_PK_PREFIX = "REVIEW#TEXT#"
+
+
+class Strategy(StrEnum):
+    LEAST_CONFIDENCE = "least_confidence"
+    MARGIN = "margin"
+    ENTROPY = "entropy"
+
+
+DEFAULT_THRESHOLDS = {Strategy.LEAST_CONFIDENCE: 0.7, Strategy.MARGIN: 0.2, Strategy.ENTROPY: 0.6}
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPolicy:
+    """The review settings read from SSM (a budget of 0 turns review off)."""
+
+    strategy: Strategy = Strategy.LEAST_CONFIDENCE
+    threshold: float = DEFAULT_THRESHOLDS[Strategy.LEAST_CONFIDENCE]
+    daily_budget: int = 100
+
+    @classmethod
+    def parse(cls, strategy: str | None, threshold: str | None, budget: str | None) -> ReviewPolicy:
+        """From the SSM strings; a missing value takes the default, a wrong one raises ``ValueError``."""
+        try:
+            chosen = Strategy((strategy or Strategy.LEAST_CONFIDENCE.value).strip().lower())
+        except ValueError as error:
+            names = ", ".join(s.value for s in Strategy)
+            raise ValueError(f"review strategy {strategy!r} is not one of {names}") from error
+        try:
+            value = float(threshold) if threshold not in (None, "") else DEFAULT_THRESHOLDS[chosen]
+            count = int(budget) if budget not in (None, "") else cls.daily_budget
+        except ValueError as error:
+            raise ValueError(f"review threshold / budget not a number: {error}") from error
+        if not 0.0 <= value <= 1.0 or count < 0:
+            raise ValueError("review threshold must be in [0, 1] and the budget >= 0")
+        return cls(chosen, value, count)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    strategy: Strategy
+    uncertainty: float  # in [0, 1], higher = less sure (comparable across strategies)
+    measure: float  # what the threshold is compared with: top score, margin, or normalised entropy
+    uncertain: bool  # the strategy selects this prediction
+
+
+def _probabilities(scores: Sequence[float]) -> list[float]:
+    clipped = [max(0.0, float(s)) for s in scores]
+    total = sum(clipped)
+    return [s / total for s in clipped] if total > 0 else [1.0 / len(clipped)] * len(clipped)
+
+
+def normalized_entropy(scores: Sequence[float]) -> float:
+    """Shannon entropy of the (renormalised) scores divided by log(K): 0 = one class, 1 = uniform."""
+    if len(scores) < 2:
+        return 0.0
+    probabilities = _probabilities(scores)
+    entropy = -sum(p * math.log(p) for p in probabilities if p > 0)
+    return min(1.0, max(0.0, entropy / math.log(len(probabilities))))
+
+
+def assess(scores: Sequence[float], strategy: Strategy, threshold: float) -> Assessment:
+    """How unsure the model is of one prediction (``scores``: one per class, any order)."""
+    if not scores:
+        return Assessment(strategy, 1.0, 0.0, True)  # no scores at all: a human should look
+    ranked = sorted((float(s) for s in scores), reverse=True)
+    top = ranked[0]
+    if strategy is Strategy.LEAST_CONFIDENCE:
+        return Assessment(strategy, _unit(1.0 - top), top, top < threshold)
+    if strategy is Strategy.MARGIN:
+        margin = top - (ranked[1] if len(ranked) > 1 else 0.0)
+        return Assessment(strategy, _unit(1.0 - margin), margin, margin < threshold)
+    entropy = normalized_entropy(ranked)
+    return Assessment(strategy, entropy, entropy, entropy > threshold)
+
+
+def _unit(value: float) -> float:
+    return round(min(1.0, max(0.0, value)), 6)
+
+
+def utc_day(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+# --- the gate: budget and duplicates (DynamoDB) ---------------------------------------------------------
+class ReviewGate:
+    """Atomic review budget per UTC day and at-most-once review of a text, in the predictions table."""
+
+    def __init__(
+        self,
+        table_name: str,
+        resource: Any | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self.clock = clock
+
+    def claim_text(self, text_hash: str, prediction_id: str) -> bool:
+        """Mark the text as sent to review; ``False`` when it already was (by anyone, ever)."""
+        try:
+            self.table.put_item(
+                Item={
+                    "pk": TEXT_PK_PREFIX + text_hash,
+                    "sk": "SENT",
+                    "prediction_id": prediction_id,
+                    "sent_at": self.clock().isoformat(),
+                },
+                ConditionExpression=Attr("pk").not_exists(),
+            )
+        except ClientError as error:
+            if _conditional(error):
+                return False
+            raise translate(error, "PutItem review text") from error
+        return True
+
+    def release_text(self, text_hash: str, prediction_id: str) -> None:
+        """Undo :meth:`claim_text` (the loop was not started after all)."""
+        try:
+            self.table.delete_item(
+                Key={"pk": TEXT_PK_PREFIX + text_hash, "sk": "SENT"},
+                ConditionExpression=Attr("prediction_id").eq(prediction_id),
+            )
+        except ClientError as error:
+            if not _conditional(error):
+                raise translate(error, "DeleteItem review text") from error
+
+    def take_budget(self, daily_budget: int) -> bool:
+        """Count one human loop against today's budget; ``False`` (nothing counted) when it is spent."""
+        if daily_budget <= 0:
+            return False
+        now = self.clock()
+        expires = int((now + timedelta(days=2)).timestamp())
+        try:
+            self.table.update_item(
+                Key={"pk": BUDGET_PK, "sk": utc_day(now)},
+                UpdateExpression="ADD #started :one SET expires_at = :expires",
+                ConditionExpression="attribute_not_exists(#started) OR #started < :budget",
+                ExpressionAttributeNames={"#started": "started"},
+                ExpressionAttributeValues={":one": 1, ":budget": daily_budget, ":expires": expires},
+            )
+        except ClientError as error:
+            if _conditional(error):
+                return False
+            raise translate(error, "UpdateItem review budget") from error
+        return True
+
+    def return_budget(self) -> None:
+        """Give back one unit of today's budget (the loop was not started after all)."""
+        try:
+            self.table.update_item(
+                Key={"pk": BUDGET_PK, "sk": utc_day(self.clock())},
+                UpdateExpression="ADD #started :minus",
+                ConditionExpression="#started > :zero",
+                ExpressionAttributeNames={"#started": "started"},
+                ExpressionAttributeValues={":minus": -1, ":zero": 0},
+            )
+        except ClientError as error:
+            if not _conditional(error):
+                raise translate(error, "UpdateItem review budget") from error
+
+    def used_today(self) -> int:
+        with aws_call("GetItem review budget"):
+            item = self.table.get_item(
+                Key={"pk": BUDGET_PK, "sk": utc_day(self.clock())}, ConsistentRead=True
+            ).get("Item")
+        return int(item["started"]) if item else 0
+
+
+def _conditional(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -1,0 +1,745 @@
+"""A local Amazon Augmented AI (A2I) runtime: the ``sagemaker-a2i-runtime`` REST-JSON API plus a review page.
+
+boto3 and the AWS CLI reach it unchanged through ``endpoint_url`` or ``AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME``
+(botocore's name for the service id "SageMaker A2I Runtime"). Routes, as botocore's service model has them:
+
+    POST   /human-loops                  StartHumanLoop     (JSON body)
+    GET    /human-loops                  ListHumanLoops     (query string)
+    GET    /human-loops/{HumanLoopName}  DescribeHumanLoop
+    DELETE /human-loops/{HumanLoopName}  DeleteHumanLoop
+    POST   /human-loops/stop             StopHumanLoop      (JSON body)
+
+Errors answer the modelled HTTP status with ``x-amzn-ErrorType: <Code>`` and ``{"Message": "..."}``.
+Signatures are not verified. For people, ``GET /review`` lists the loops in progress with one form each;
+``POST /review/<loop>`` records the answer the way A2I does: ``output.json`` written to S3, the loop
+Completed, and the EventBridge "SageMaker A2I HumanLoop Status Change" event handed to ``on_status_change``.
+
+Differences from AWS, on purpose: flow definitions are not stored (any well-formed ARN is accepted unless
+``flow_definitions`` lists the known ones); StopHumanLoop goes straight to Stopped; a deleted loop's name
+may be used again.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from local.a2i import review
+from local.a2i.errors import (
+    A2IError,
+    ConflictException,
+    InternalServerException,
+    ResourceNotFoundException,
+    ServiceQuotaExceededException,
+    ThrottlingException,
+    UnknownOperationException,
+    ValidationException,
+    error_for_code,
+)
+from local.a2i.store import (
+    COMPLETED,
+    IN_PROGRESS,
+    STOPPED,
+    STOPPING,
+    HumanLoop,
+    LoopStore,
+    iso_ms,
+    parse_iso,
+    utc_now,
+)
+
+LOG = logging.getLogger("local.a2i")
+
+CONTENT_TYPE = "application/json"
+EVENT_SOURCE = "aws.sagemaker"
+EVENT_DETAIL_TYPE = "SageMaker A2I HumanLoop Status Change"
+DEFAULT_WORKER_ID = "local-reviewer"
+
+# Constraints from botocore's service model (botocore checks presence and minimums, not these).
+LOOP_NAME_RE = re.compile(r"^[a-z0-9](-*[a-z0-9])*$")
+LOOP_NAME_MAX = 63
+FLOW_ARN_RE = re.compile(r"^arn:aws[a-z\-]*:sagemaker:([a-z0-9\-]*):([0-9]{12}):flow-definition/(.+)$")
+FLOW_ARN_MAX = 1024
+INPUT_CONTENT_MAX = 3_145_728
+CONTENT_CLASSIFIERS = frozenset({"FreeOfPersonallyIdentifiableInformation", "FreeOfAdultContent"})
+CONTENT_CLASSIFIERS_MAX = 256
+MAX_RESULTS_MAX = 100
+SORT_ORDERS = ("Ascending", "Descending")
+
+StatusListener = Callable[[dict[str, Any]], None]
+
+
+class Faults:
+    """Errors to answer to the next calls of an operation: ``fail("StartHumanLoop", "ThrottlingException")``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[str, deque[A2IError]] = {}
+
+    def fail(self, operation: str, code: str, message: str = "Injected fault", times: int = 1) -> None:
+        with self._lock:
+            queue = self._calls.setdefault(operation, deque())
+            queue.extend(error_for_code(code, message) for _ in range(times))
+
+    def throttle(self, operation: str, times: int = 1) -> None:
+        self.fail(operation, ThrottlingException.__name__, "Rate exceeded", times)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._calls.clear()
+
+    def check(self, operation: str) -> None:
+        with self._lock:
+            queue = self._calls.get(operation)
+            error = queue.popleft() if queue else None
+        if error is not None:
+            raise error
+
+
+class A2IService:
+    """A local A2I runtime with a reviewer web page.
+
+    ``state_dir``: where loops persist (a new service on the same directory finds them again).
+    ``output_bucket`` / ``output_prefix``: where answers go, as a flow definition's ``S3OutputPath`` would say:
+    ``s3://<bucket>/<prefix><flow name>/YYYY/MM/DD/hh/mm/ss/<loop name>/output.json`` (loop creation time, UTC).
+    ``s3_client_factory``: returns the boto3 S3 client that writes them (default: ``boto3.client("s3")``,
+    which reaches moto under ``mock_aws``).
+    ``on_status_change``: receives the EventBridge event of each loop that ends (Completed, Stopped),
+    synchronously, after the loop is saved; its exceptions are logged, never raised (EventBridge does
+    not report a target's failure back to A2I either).
+    ``flow_definitions``: the flow definition ARNs that exist (None: any well-formed ARN).
+    ``max_in_progress``: loops allowed InProgress at once (beyond: ServiceQuotaExceededException).
+    """
+
+    def __init__(
+        self,
+        state_dir: Path | str,
+        *,
+        output_bucket: str,
+        output_prefix: str = "a2i-output/",
+        s3_client_factory: Callable[[], Any] | None = None,
+        on_status_change: StatusListener | None = None,
+        flow_definitions: Iterable[str] | None = None,
+        max_in_progress: int = 1000,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.output_bucket = output_bucket
+        self.output_prefix = (
+            output_prefix if not output_prefix or output_prefix.endswith("/") else output_prefix + "/"
+        )
+        self.on_status_change = on_status_change
+        self.flow_definitions = frozenset(flow_definitions) if flow_definitions is not None else None
+        self.max_in_progress = max_in_progress
+        self.faults = Faults()
+        self.store = LoopStore(self.state_dir)
+        self._s3_factory = s3_client_factory
+        self._s3: Any = None
+        self._s3_lock = threading.Lock()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url: str | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Serve on ``host:port`` (0: any free port) in a background thread; returns the base URL."""
+        if self._httpd is not None:
+            assert self.url is not None
+            return self.url
+        httpd = _Server((host, port), _RequestHandler)
+        httpd.service = self
+        self._httpd = httpd
+        self._thread = threading.Thread(target=httpd.serve_forever, name="a2i-http", daemon=True)
+        self._thread.start()
+        bound_host, bound_port = httpd.server_address[:2]
+        self.url = f"http://{bound_host!s}:{bound_port}"
+        LOG.info(
+            "local A2I listening on %s (review page %s/review, state in %s)",
+            self.url,
+            self.url,
+            self.state_dir,
+        )
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving (loops stay on disk)."""
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.close_connections()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.url = None
+
+    def __enter__(self) -> A2IService:
+        if self._httpd is None:
+            self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def s3(self) -> Any:
+        with self._s3_lock:
+            if self._s3 is None:
+                if self._s3_factory is not None:
+                    self._s3 = self._s3_factory()
+                else:
+                    import boto3
+
+                    self._s3 = boto3.client("s3")
+            return self._s3
+
+    # --- the Python API (automatic reviewers, the offline stack) -------------------------------------
+    def pending(self) -> list[dict[str, Any]]:
+        """The loops in progress, oldest first: name, ARNs, creation time and the parsed input."""
+        loops = sorted(
+            (loop for loop in self.store.all() if loop.status == IN_PROGRESS),
+            key=lambda loop: (loop.created, loop.name),
+        )
+        return [
+            {
+                "humanLoopName": loop.name,
+                "humanLoopArn": loop.arn,
+                "flowDefinitionArn": loop.flow_definition_arn,
+                "creationTime": loop.creation_time,
+                "inputContent": loop.input_document(),
+            }
+            for loop in loops
+        ]
+
+    def complete(
+        self,
+        loop_name: str,
+        answers: dict[str, str],
+        worker_id: str = DEFAULT_WORKER_ID,
+        *,
+        acceptance_time: datetime | None = None,
+    ) -> str:
+        """Answer a loop in progress as a reviewer would; returns the ``output.json`` S3 URI.
+
+        ``answers`` maps each item id (or its form field ``label-<id>``) to one of the loop's labels;
+        every item needs one. Raises ResourceNotFoundException (no such loop) or ValidationException
+        (loop not in progress, an item unanswered or unknown, a label not offered).
+        """
+        with self.store.lock:
+            loop = self._get(loop_name)
+            if loop.status != IN_PROGRESS:
+                raise ValidationException(f"Human loop {loop_name} is {loop.status}, not InProgress")
+            document = loop.input_document()
+            answer_content = _answer_content(document, answers)
+            submitted = utc_now()
+            accepted = min(max(acceptance_time or submitted, loop.created), submitted)
+            output_uri = self._write_output(loop, document, answer_content, worker_id, accepted, submitted)
+            loop.status = COMPLETED
+            loop.output_s3_uri = output_uri
+            loop.updated_time = iso_ms(submitted)
+            self.store.put(loop)
+        LOG.info("human loop %s completed by %s: %s", loop.name, worker_id, output_uri)
+        self._emit(loop)
+        return output_uri
+
+    # --- operations ----------------------------------------------------------------------------------
+    def start_human_loop(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = _loop_name(request.get("HumanLoopName"))
+        flow_arn = self._flow_arn(request.get("FlowDefinitionArn"))
+        loop_input = request.get("HumanLoopInput")
+        if not isinstance(loop_input, dict) or not isinstance(loop_input.get("InputContent"), str):
+            raise ValidationException("HumanLoopInput.InputContent is required and must be a string")
+        content = loop_input["InputContent"]
+        if len(content) > INPUT_CONTENT_MAX:
+            raise ValidationException(
+                f"HumanLoopInput.InputContent is longer than {INPUT_CONTENT_MAX} characters"
+            )
+        try:
+            json.loads(content)
+        except ValueError as exc:
+            raise ValidationException(f"HumanLoopInput.InputContent is not valid JSON: {exc}") from exc
+        data_attributes = request.get("DataAttributes")
+        if data_attributes is not None:
+            _check_data_attributes(data_attributes)
+        region, account = _arn_parts(flow_arn)
+        with self.store.lock:
+            if self.store.get(name) is not None:
+                raise ConflictException(f"A human loop named {name} already exists")
+            in_progress = sum(1 for loop in self.store.all() if loop.status == IN_PROGRESS)
+            if in_progress >= self.max_in_progress:
+                raise ServiceQuotaExceededException(
+                    f"The account already has {in_progress} human loops in progress (limit {self.max_in_progress})"
+                )
+            loop = HumanLoop(
+                name=name,
+                arn=f"arn:aws:sagemaker:{region}:{account}:human-loop/{name}",
+                flow_definition_arn=flow_arn,
+                input_content=content,
+                creation_time=iso_ms(utc_now()),
+                data_attributes=data_attributes,
+            )
+            self.store.put(loop)
+        return {"HumanLoopArn": loop.arn}
+
+    def describe_human_loop(self, name: str) -> dict[str, Any]:
+        loop = self._get(_loop_name(name))
+        answer: dict[str, Any] = {
+            "CreationTime": loop.creation_time,
+            "HumanLoopStatus": loop.status,
+            "HumanLoopName": loop.name,
+            "HumanLoopArn": loop.arn,
+            "FlowDefinitionArn": loop.flow_definition_arn,
+        }
+        if loop.failure_code is not None:
+            answer["FailureCode"] = loop.failure_code
+        if loop.failure_reason is not None:
+            answer["FailureReason"] = loop.failure_reason
+        if loop.output_s3_uri is not None:
+            answer["HumanLoopOutput"] = {"OutputS3Uri": loop.output_s3_uri}
+        return answer
+
+    def list_human_loops(self, query: dict[str, str]) -> dict[str, Any]:
+        flow_arn = self._flow_arn(query.get("FlowDefinitionArn"), must_exist=ResourceNotFoundException)
+        after = _query_time(query, "CreationTimeAfter")
+        before = _query_time(query, "CreationTimeBefore")
+        order = query.get("SortOrder", "Descending")
+        if order not in SORT_ORDERS:
+            raise ValidationException(f"SortOrder must be one of {', '.join(SORT_ORDERS)}")
+        max_results = _max_results(query.get("MaxResults"))
+        loops = [
+            loop
+            for loop in self.store.all()
+            if loop.flow_definition_arn == flow_arn
+            and (after is None or loop.created >= after)
+            and (before is None or loop.created <= before)
+        ]
+        loops.sort(key=lambda loop: (loop.creation_time, loop.name), reverse=order == "Descending")
+        if "NextToken" in query:  # the position of the last loop returned: go on strictly after it
+            position = _decode_token(query["NextToken"])
+            ascending = order == "Ascending"
+            loops = [
+                loop
+                for loop in loops
+                if (
+                    (loop.creation_time, loop.name) > position
+                    if ascending
+                    else (loop.creation_time, loop.name) < position
+                )
+            ]
+        page, rest = loops[:max_results], loops[max_results:]
+        answer: dict[str, Any] = {
+            "HumanLoopSummaries": [
+                {
+                    "HumanLoopName": loop.name,
+                    "HumanLoopStatus": loop.status,
+                    "CreationTime": loop.creation_time,
+                    "FlowDefinitionArn": loop.flow_definition_arn,
+                    **({"FailureReason": loop.failure_reason} if loop.failure_reason else {}),
+                }
+                for loop in page
+            ]
+        }
+        if rest and page:
+            answer["NextToken"] = _encode_token((page[-1].creation_time, page[-1].name))
+        return answer
+
+    def stop_human_loop(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = _loop_name(request.get("HumanLoopName"))
+        with self.store.lock:
+            loop = self._get(name)
+            if loop.status in (STOPPED, STOPPING):
+                return {}
+            if loop.status != IN_PROGRESS:
+                raise ValidationException(f"Human loop {name} is {loop.status} and cannot be stopped")
+            loop.status = STOPPED
+            loop.updated_time = iso_ms(utc_now())
+            self.store.put(loop)
+        self._emit(loop)
+        return {}
+
+    def delete_human_loop(self, name: str) -> dict[str, Any]:
+        name = _loop_name(name)
+        with self.store.lock:
+            loop = self._get(name)
+            if loop.status == IN_PROGRESS:
+                raise ValidationException(f"Human loop {name} is InProgress: stop it before deleting it")
+            self.store.delete(name)
+        return {}
+
+    # --- dispatch ------------------------------------------------------------------------------------
+    def dispatch(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        """Run one API request; returns (HTTP status, JSON body). Errors carry their code in ``__type``."""
+        try:
+            operation, call = self._route(method, path, query, body)
+            self.faults.check(operation)
+            return 200, call()
+        except A2IError as err:
+            return err.status, {"__type": err.code, **err.body()}
+        except Exception as exc:
+            LOG.error("internal error: %s", traceback.format_exc())
+            err = InternalServerException(f"Internal error: {exc}")
+            return err.status, {"__type": err.code, **err.body()}
+
+    def _route(
+        self, method: str, path: str, query: str, body: bytes
+    ) -> tuple[str, Callable[[], dict[str, Any]]]:
+        segments = [unquote(part) for part in path.strip("/").split("/")]
+        if segments[0] != "human-loops" or len(segments) > 2:
+            raise UnknownOperationException(f"No operation for {method} {path}")
+        if len(segments) == 1:
+            if method == "POST":
+                request = _json_body(body)
+                return "StartHumanLoop", lambda: self.start_human_loop(request)
+            if method == "GET":
+                params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
+                return "ListHumanLoops", lambda: self.list_human_loops(params)
+        else:
+            name = segments[1]
+            if method == "POST" and name == "stop":
+                request = _json_body(body)
+                return "StopHumanLoop", lambda: self.stop_human_loop(request)
+            if method == "GET":
+                return "DescribeHumanLoop", lambda: self.describe_human_loop(name)
+            if method == "DELETE":
+                return "DeleteHumanLoop", lambda: self.delete_human_loop(name)
+        raise UnknownOperationException(f"No operation for {method} {path}")
+
+    # --- the review page -----------------------------------------------------------------------------
+    def review_page(self, *, notice: str | None = None, error: str | None = None) -> str:
+        loops = sorted(
+            (loop for loop in self.store.all() if loop.status == IN_PROGRESS),
+            key=lambda loop: (loop.created, loop.name),
+        )
+        opened_ms = int(utc_now().timestamp() * 1000)
+        return review.review_page(loops, opened_ms=opened_ms, notice=notice, error=error)
+
+    def submit_review(self, loop_name: str, form: dict[str, str]) -> str:
+        """Record a form posted by the review page; returns the output S3 URI."""
+        answers = {key: value for key, value in form.items() if key.startswith(review.ANSWER_PREFIX)}
+        accepted: datetime | None = None
+        with contextlib.suppress(KeyError, ValueError, OverflowError, OSError):
+            accepted = datetime.fromtimestamp(int(form["opened"]) / 1000, tz=utc_now().tzinfo)
+        return self.complete(loop_name, answers, acceptance_time=accepted)
+
+    # --- internals -----------------------------------------------------------------------------------
+    def _get(self, name: str) -> HumanLoop:
+        loop = self.store.get(name)
+        if loop is None:
+            raise ResourceNotFoundException(f"Human loop {name} does not exist")
+        return loop
+
+    def _flow_arn(self, value: Any, *, must_exist: type[A2IError] = ValidationException) -> str:
+        if not isinstance(value, str) or not value:
+            raise ValidationException("FlowDefinitionArn is required")
+        if len(value) > FLOW_ARN_MAX or not FLOW_ARN_RE.match(value):
+            raise ValidationException(f"FlowDefinitionArn is not a flow definition ARN: {value}")
+        if self.flow_definitions is not None and value not in self.flow_definitions:
+            raise must_exist(f"Flow definition {value} does not exist")
+        return value
+
+    def _write_output(
+        self,
+        loop: HumanLoop,
+        document: Any,
+        answer_content: dict[str, str],
+        worker_id: str,
+        accepted: datetime,
+        submitted: datetime,
+    ) -> str:
+        created = loop.created
+        key = f"{self.output_prefix}{loop.flow_name}/{created:%Y/%m/%d/%H/%M/%S}/{loop.name}/output.json"
+        output = {
+            "flowDefinitionArn": loop.flow_definition_arn,
+            "humanAnswers": [
+                {
+                    "acceptanceTime": iso_ms(accepted),
+                    "answerContent": answer_content,
+                    "submissionTime": iso_ms(submitted),
+                    "timeSpentInSeconds": round((submitted - accepted) / timedelta(seconds=1), 3),
+                    "workerId": worker_id,
+                    "workerMetadata": {
+                        "identityData": {
+                            "identityProviderType": "Local",
+                            "issuer": self.url or "local-a2i",
+                            "sub": worker_id,
+                        }
+                    },
+                }
+            ],
+            "humanLoopName": loop.name,
+            "inputContent": document,
+        }
+        self.s3.put_object(
+            Bucket=self.output_bucket,
+            Key=key,
+            Body=json.dumps(output, ensure_ascii=False).encode("utf-8"),
+            ContentType="application/json",
+        )
+        return f"s3://{self.output_bucket}/{key}"
+
+    def status_event(self, loop: HumanLoop) -> dict[str, Any]:
+        """The EventBridge event A2I publishes when ``loop`` changes status."""
+        region, account = _arn_parts(loop.flow_definition_arn)
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": EVENT_DETAIL_TYPE,
+            "source": EVENT_SOURCE,
+            "account": account,
+            "time": (loop.updated_time or loop.creation_time)[:19] + "Z",
+            "region": region,
+            "resources": [loop.arn],
+            "detail": {
+                "creationTime": loop.creation_time,
+                "failureCode": loop.failure_code,
+                "failureReason": loop.failure_reason,
+                "flowDefinitionArn": loop.flow_definition_arn,
+                "humanLoopArn": loop.arn,
+                "humanLoopName": loop.name,
+                "humanLoopOutput": {"outputS3Uri": loop.output_s3_uri} if loop.output_s3_uri else None,
+                "humanLoopStatus": loop.status,
+            },
+        }
+
+    def _emit(self, loop: HumanLoop) -> None:
+        if self.on_status_change is None:
+            return
+        try:
+            self.on_status_change(self.status_event(loop))
+        except Exception:
+            LOG.exception("on_status_change failed for human loop %s", loop.name)
+
+
+# --- request checks --------------------------------------------------------------------------------------
+def _loop_name(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValidationException("HumanLoopName is required")
+    if len(value) > LOOP_NAME_MAX or not LOOP_NAME_RE.match(value):
+        raise ValidationException(
+            f"HumanLoopName must be 1-{LOOP_NAME_MAX} lower-case letters, digits and hyphens: {value!r}"
+        )
+    return value
+
+
+def _arn_parts(flow_arn: str) -> tuple[str, str]:
+    match = FLOW_ARN_RE.match(flow_arn)
+    assert match is not None  # checked by _flow_arn
+    return match.group(1), match.group(2)
+
+
+def _check_data_attributes(value: Any) -> None:
+    classifiers = value.get("ContentClassifiers") if isinstance(value, dict) else None
+    if not isinstance(classifiers, list):
+        raise ValidationException("DataAttributes.ContentClassifiers is required and must be a list")
+    if len(classifiers) > CONTENT_CLASSIFIERS_MAX:
+        raise ValidationException(
+            f"DataAttributes.ContentClassifiers has more than {CONTENT_CLASSIFIERS_MAX} items"
+        )
+    unknown = [item for item in classifiers if item not in CONTENT_CLASSIFIERS]
+    if unknown:
+        raise ValidationException(
+            f"DataAttributes.ContentClassifiers must be among {sorted(CONTENT_CLASSIFIERS)}: {unknown}"
+        )
+
+
+def _json_body(body: bytes) -> dict[str, Any]:
+    try:
+        request = json.loads(body.decode("utf-8")) if body.strip() else {}
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValidationException(f"Malformed JSON request body: {exc}") from exc
+    if not isinstance(request, dict):
+        raise ValidationException("The request body must be a JSON object")
+    return request
+
+
+def _query_time(query: dict[str, str], name: str) -> datetime | None:
+    raw = query.get(name)
+    if raw is None:
+        return None
+    try:
+        if re.fullmatch(r"\d+(\.\d+)?", raw):
+            return datetime.fromtimestamp(float(raw), tz=utc_now().tzinfo)
+        return parse_iso(raw)
+    except (ValueError, OverflowError) as exc:
+        raise ValidationException(f"{name} is not an ISO 8601 timestamp: {raw!r}") from exc
+
+
+def _max_results(raw: str | None) -> int:
+    if raw is None:
+        return MAX_RESULTS_MAX
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValidationException(f"MaxResults must be an integer: {raw!r}") from exc
+    if not 1 <= value <= MAX_RESULTS_MAX:
+        raise ValidationException(f"MaxResults must be between 1 and {MAX_RESULTS_MAX}")
+    return value
+
+
+def _encode_token(position: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(position)).encode("utf-8")).decode("ascii")
+
+
+def _decode_token(token: str) -> tuple[str, str]:
+    try:
+        creation_time, name = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+        return str(creation_time), str(name)
+    except (ValueError, TypeError, binascii.Error, UnicodeEncodeError) as exc:
+        raise ValidationException("NextToken is not valid") from exc
+
+
+def _answer_content(document: Any, answers: dict[str, str]) -> dict[str, str]:
+    """``{"label-<id>": label}`` for every item of the loop, in input order, checked against its labels."""
+    items = review.review_items(document)
+    if not items:
+        raise ValidationException("The loop's input has no items to answer")
+    labels = review.review_labels(document)
+    by_id = {item.id: item for item in items}
+    chosen: dict[str, str] = {}
+    for key, value in answers.items():
+        if key in by_id:
+            item_id = key
+        elif key.startswith(review.ANSWER_PREFIX) and key[len(review.ANSWER_PREFIX) :] in by_id:
+            item_id = key[len(review.ANSWER_PREFIX) :]
+        else:
+            raise ValidationException(f"No item {key!r} in this loop")
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationException(f"Empty answer for item {item_id!r}")
+        if labels and value not in labels:
+            raise ValidationException(f"{value!r} is not one of the loop's labels for item {item_id!r}")
+        chosen[item_id] = value
+    missing = [item.id for item in items if item.id not in chosen]
+    if missing:
+        raise ValidationException(f"No answer for item(s) {', '.join(missing)}")
+    return {item.field: chosen[item.id] for item in items}
+
+
+# --- HTTP ------------------------------------------------------------------------------------------------
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    service: A2IService
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Close kept-alive client connections (a browser's too), so that a stopped service answers nothing."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        if url.path in ("", "/"):
+            self._redirect("/review")
+        elif url.path == "/health":
+            self._send_json(200, {"status": "ok"})
+        elif url.path.rstrip("/") == "/review":
+            params = parse_qs(url.query)
+            done = params.get("done", [None])[-1]
+            notice = f"Submitted {done}: answer written to S3." if done else None
+            self._send_html(200, self.server.service.review_page(notice=notice))
+        else:
+            self._api("GET", url.path, url.query)
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        if url.path.startswith("/review/"):
+            self._post_review(unquote(url.path[len("/review/") :]))
+        else:
+            self._api("POST", url.path, url.query)
+
+    def do_DELETE(self) -> None:
+        url = urlsplit(self.path)
+        self._api("DELETE", url.path, url.query)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _api(self, method: str, path: str, query: str) -> None:
+        status, payload = self.server.service.dispatch(method, path, query, self._body())
+        headers = {"x-amzn-ErrorType": payload.pop("__type")} if "__type" in payload else {}
+        self._send_json(status, payload, headers)
+
+    def _post_review(self, loop_name: str) -> None:
+        service = self.server.service
+        form = {key: values[-1] for key, values in parse_qs(self._body().decode("utf-8", "replace")).items()}
+        try:
+            service.submit_review(loop_name, form)
+        except ResourceNotFoundException as err:
+            self._send_html(404, review.message_page("Not found", err.message))
+            return
+        except ValidationException as err:
+            self._send_html(400, service.review_page(error=f"{loop_name}: {err.message}"))
+            return
+        except Exception as exc:  # e.g. S3 refused the output: the loop stays InProgress
+            LOG.error("review of %s failed: %s", loop_name, traceback.format_exc())
+            self._send_html(
+                500, service.review_page(error=f"{loop_name}: could not record the answer: {exc}")
+            )
+            return
+        self._redirect(f"/review?done={loop_name}")
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(303)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _send_html(self, status: int, html: str) -> None:
+        self._send(status, html.encode("utf-8"), "text/html; charset=utf-8", {})
+
+    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload).encode("utf-8"), CONTENT_TYPE, headers or {})
+
+    def _send(self, status: int, data: bytes, content_type: str, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        LOG.debug("%s - " + format, self.address_string(), *args)
