@@ -126,7 +126,7 @@ def run_classifier(
         s3.put_object(Bucket=BUCKET, Key="train.csv", Body=train_path.read_bytes())
         s3.put_object(Bucket=BUCKET, Key="test.csv", Body=test_path.read_bytes())
         with ComprehendService(Path(state), region=REGION) as service:
-            comprehend = boto3.client("comprehend", region_name=REGION, endpoint_url=service.url)
+            comprehend: Any = boto3.client("comprehend", region_name=REGION, endpoint_url=service.url)
             log(f"service at {service.url}; training")
             config: dict[str, Any] = {
                 "S3Uri": f"s3://{BUCKET}/train.csv",

@@ -1,4 +1,4 @@
-"""A local Amazon Augmented AI (A2I) runtime for the offline stack: the API boto3 speaks, and a review page."""
+"""A local Amazon Augmented AI (A2I) runtime for the offline stack: the API boto3 speaks and a review page."""
 
 from local.a2i.errors import (
     A2IError,

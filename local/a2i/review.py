@@ -40,7 +40,7 @@ ul.scores{list-style:none;margin:0 0 .5rem;padding:0;font-size:.85rem}
 ul.scores li{display:grid;grid-template-columns:12rem 1fr 3.5rem;gap:.5rem;align-items:center}
 ul.scores .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 ul.scores .track{background:#eaeded;height:.6rem;border-radius:3px}
-ul.scores .bar{background:#0073bb;height:100%;border-radius:3px}
+ul.scores .bar{display:block;background:#0073bb;height:100%;border-radius:3px}
 ul.scores .value{text-align:right;font-variant-numeric:tabular-nums}
 .choices{display:flex;flex-wrap:wrap;gap:.3rem .9rem}
 .choices label{white-space:nowrap;cursor:pointer}
@@ -144,7 +144,8 @@ def review_page(
 def message_page(title: str, message: str) -> str:
     body = (
         f"<header><h1>{escape(title)}</h1></header><main>"
-        f'<p class="error" role="alert">{escape(message)}</p><p><a href="/review">Back to the review list</a></p>'
+        f'<p class="error" role="alert">{escape(message)}</p>'
+        '<p><a href="/review">Back to the review list</a></p>'
         "</main>"
     )
     return page(title, body)
@@ -197,7 +198,7 @@ def _item_fieldset(item: ReviewItem, number: int, count: int, labels: list[str])
             width = max(0.0, min(1.0, score)) * 100
             parts.append(
                 f'<li><span class="name" title="{escape(label, quote=True)}">{escape(label)}</span>'
-                f'<span class="track"><span class="bar" style="display:block;width:{width:.1f}%"></span></span>'
+                f'<span class="track"><span class="bar" style="width:{width:.1f}%"></span></span>'
                 f'<span class="value">{score:.3f}</span></li>'
             )
         parts.append("</ul>")

@@ -1,7 +1,8 @@
 """A local Amazon Augmented AI (A2I) runtime: the ``sagemaker-a2i-runtime`` REST-JSON API plus a review page.
 
-boto3 and the AWS CLI reach it unchanged through ``endpoint_url`` or ``AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME``
-(botocore's name for the service id "SageMaker A2I Runtime"). Routes, as botocore's service model has them:
+boto3 and the AWS CLI reach it unchanged through ``endpoint_url`` or the environment variable
+``AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME`` (botocore's name for the service id "SageMaker A2I Runtime").
+Routes, as botocore's service model has them:
 
     POST   /human-loops                  StartHumanLoop     (JSON body)
     GET    /human-loops                  ListHumanLoops     (query string)
@@ -86,7 +87,7 @@ StatusListener = Callable[[dict[str, Any]], None]
 
 
 class Faults:
-    """Errors to answer to the next calls of an operation: ``fail("StartHumanLoop", "ThrottlingException")``."""
+    """Errors for the next calls of an operation: ``fail("StartHumanLoop", "ThrottlingException")``."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -116,8 +117,9 @@ class A2IService:
     """A local A2I runtime with a reviewer web page.
 
     ``state_dir``: where loops persist (a new service on the same directory finds them again).
-    ``output_bucket`` / ``output_prefix``: where answers go, as a flow definition's ``S3OutputPath`` would say:
-    ``s3://<bucket>/<prefix><flow name>/YYYY/MM/DD/hh/mm/ss/<loop name>/output.json`` (loop creation time, UTC).
+    ``output_bucket`` / ``output_prefix``: where answers go (a flow definition's ``S3OutputPath``):
+    ``s3://<bucket>/<prefix><flow name>/YYYY/MM/DD/hh/mm/ss/<loop name>/output.json``, the time being the
+    loop's creation time in UTC.
     ``s3_client_factory``: returns the boto3 S3 client that writes them (default: ``boto3.client("s3")``,
     which reaches moto under ``mock_aws``).
     ``on_status_change``: receives the EventBridge event of each loop that ends (Completed, Stopped),
@@ -285,7 +287,7 @@ class A2IService:
             in_progress = sum(1 for loop in self.store.all() if loop.status == IN_PROGRESS)
             if in_progress >= self.max_in_progress:
                 raise ServiceQuotaExceededException(
-                    f"The account already has {in_progress} human loops in progress (limit {self.max_in_progress})"
+                    f"{in_progress} human loops are in progress already (limit {self.max_in_progress})"
                 )
             loop = HumanLoop(
                 name=name,
@@ -394,8 +396,8 @@ class A2IService:
             return err.status, {"__type": err.code, **err.body()}
         except Exception as exc:
             LOG.error("internal error: %s", traceback.format_exc())
-            err = InternalServerException(f"Internal error: {exc}")
-            return err.status, {"__type": err.code, **err.body()}
+            internal = InternalServerException(f"Internal error: {exc}")
+            return internal.status, {"__type": internal.code, **internal.body()}
 
     def _route(
         self, method: str, path: str, query: str, body: bytes
@@ -653,7 +655,7 @@ class _Server(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def close_connections(self) -> None:
-        """Close kept-alive client connections (a browser's too), so that a stopped service answers nothing."""
+        """Close kept-alive connections (a browser's too), so that a stopped service answers nothing."""
         with self._connections_lock:
             connections = list(self._connections)
         for conn in connections:

@@ -105,7 +105,7 @@ class ComprehendService:
             max(1, training_workers), thread_name_prefix="comprehend-train"
         )
         self._work_pool = ThreadPoolExecutor(4, thread_name_prefix="comprehend-work")
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self.url: str | None = None
         for hook in registry.RESTART_HOOKS:
@@ -234,8 +234,8 @@ class ComprehendService:
             return err.status, err.body()
         except Exception as exc:
             LOG.error("internal error: %s", traceback.format_exc())
-            err = InternalServerException(f"Internal error: {exc}")
-            return err.status, err.body()
+            internal = InternalServerException(f"Internal error: {exc}")
+            return internal.status, internal.body()
 
 
 ServiceContext = ComprehendService

@@ -22,8 +22,6 @@ LOG_DELIVERY_ACTIONS = {
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
 }
-# Added by SAM's SSMParameterReadPolicy template (DescribeParameters has no resource-level permission).
-SAM_POLICY_TEMPLATE_STAR_ACTIONS = {"ssm:DescribeParameters"}
 
 
 def _listed(value: Any) -> list[Any]:
@@ -167,8 +165,8 @@ def test_resource_star_after_expansion_only_for_actions_without_resource_arns(
 ) -> None:
     """Given the translated template
     When an Allow statement's Resource is "*"
-    Then its actions are log-delivery ones or ssm:DescribeParameters (SAM's SSMParameterReadPolicy)."""
-    allowed = LOG_DELIVERY_ACTIONS | SAM_POLICY_TEMPLATE_STAR_ACTIONS
+    Then its actions are CloudWatch Logs delivery ones (which have no resource-level permissions)."""
+    allowed = LOG_DELIVERY_ACTIONS
     star = [
         f"{owner}: {sorted(set(_listed(statement['Action'])) - allowed)}"
         for owner, statement in allow_statements(translated)

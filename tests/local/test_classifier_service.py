@@ -76,10 +76,12 @@ def test_training_moves_through_the_real_statuses_and_reports_metrics(
     # When a classifier is created from labelled documents
     arn = create_classifier(comprehend, s3)
     seen: list[str] = []
-    props = wait_for(
-        lambda: classifier_status(comprehend, arn),
-        lambda p: (seen.append(p["Status"]) or True) and p["Status"] in ("TRAINED", "IN_ERROR"),
-    )
+
+    def finished(props: dict[str, Any]) -> bool:
+        seen.append(props["Status"])
+        return props["Status"] in ("TRAINED", "IN_ERROR")
+
+    props = wait_for(lambda: classifier_status(comprehend, arn), finished)
     # Then it goes SUBMITTED → TRAINING → TRAINED and reports Comprehend's metadata and metrics
     assert [s for i, s in enumerate(seen) if i == 0 or seen[i - 1] != s] == [
         "SUBMITTED",
@@ -436,12 +438,10 @@ def test_throttling_fault_raises_too_many_requests(
     service: ComprehendService, comprehend: Any, s3: Any
 ) -> None:
     service.faults.throttle("CreateDocumentClassifier", times=2)
-    no_retry = client_for(service)
-    no_retry.meta.config.retries = {"max_attempts": 0}  # type: ignore[attr-defined]
     import boto3
     import botocore.config
 
-    client = boto3.client(
+    client = boto3.client(  # no retries, so that each throttled call surfaces
         "comprehend",
         region_name="us-east-1",
         endpoint_url=service.url,
