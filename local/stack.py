@@ -17,6 +17,7 @@ import importlib.util
 import io
 import json
 import os
+import sys
 import threading
 import time
 import traceback
@@ -213,18 +214,16 @@ class LambdaRouter:
 
 @contextmanager
 def _environment(values: dict[str, str]) -> Iterator[dict[str, str]]:
-    # Only the function's own keys change: background threads (the local Comprehend service's boto3
-    # clients read os.environ on every request) must never see a cleared environment.
-    saved = {key: os.environ.get(key) for key in values}
+    # Keys are only ever set, never removed: other threads (moto's Map iterations, the local Comprehend
+    # service's boto3 clients) iterate os.environ on every request, and a key removed mid-iteration raises
+    # KeyError there. Keys this function added stay set after it returns (values of keys that existed
+    # before are restored); every invoke sets its own function's complete environment again.
+    saved = {key: os.environ[key] for key in values if key in os.environ}
     os.environ.update(values)
     try:
         yield dict(values)
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        os.environ.update(saved)
 
 
 _ROUTER: LambdaRouter | None = None
@@ -506,15 +505,20 @@ def running(
         url = service.start()
         try:
             stack = OfflineStack(parameters, comprehend_url=url).deploy()
-            stack.router.cold_start_hooks.extend(_layer_cache_resets())  # type: ignore[union-attr]
+            stack.router.cold_start_hooks.append(reset_layer_caches)  # type: ignore[union-attr]
             yield Offline(stack, service)
         finally:
             service.stop()
 
 
-def _layer_cache_resets() -> list[Callable[[], None]]:
-    """A function whose environment changed gets a cold start: the layer's per-process caches are reset."""
-    from comprehend_al.config import get_settings
-    from comprehend_al.lifecycle import default_deps
+def reset_layer_caches() -> None:
+    """What a cold start does to the layer: every per-process cache (``lru_cache`` on a module-level
+    function of ``comprehend_al``, Powertools parameters) starts empty again."""
+    from aws_lambda_powertools.utilities import parameters
 
-    return [get_settings.cache_clear, default_deps.cache_clear]
+    for name, module in list(sys.modules.items()):
+        if name == "comprehend_al" or name.startswith("comprehend_al."):
+            for value in list(vars(module).values()):
+                if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == name:
+                    value.cache_clear()
+    parameters.clear_caches()

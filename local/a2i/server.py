@@ -166,7 +166,9 @@ class A2IService:
         httpd = _Server((host, port), _RequestHandler)
         httpd.service = self
         self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="a2i-http", daemon=True)
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="a2i-http", daemon=True
+        )
         self._thread.start()
         bound_host, bound_port = httpd.server_address[:2]
         self.url = f"http://{bound_host!s}:{bound_port}"

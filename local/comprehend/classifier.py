@@ -32,6 +32,7 @@ from local.comprehend.endpoints import endpoint_model, endpoints_using
 from local.comprehend.engines.classification import MULTI_LABEL_THRESHOLD, ClassifierModel, train
 from local.comprehend.errors import (
     InvalidRequestException,
+    JobNotFoundException,
     ResourceInUseException,
     ResourceNotFoundException,
     ResourceUnavailableException,
@@ -561,7 +562,7 @@ def describe_document_classification_job(ctx: ServiceContext, request: Request) 
     job_id = require(request, "JobId")
     record = ctx.store.get(JOBS, job_id)
     if record is None:
-        raise ResourceNotFoundException(f"Could not find job {job_id}")  # Comprehend: JobNotFoundException
+        raise JobNotFoundException(f"Could not find job {job_id}")
     return {"DocumentClassificationJobProperties": public(record)}
 
 

@@ -78,7 +78,9 @@ def endpoint_model(ctx: ServiceContext, endpoint_arn: str, model_resource_type: 
     kind = MODEL_KINDS.get(model_resource_type)
     if kind is None or parts["type"] != kind.endpoint_resource_type:
         raise InvalidRequestException(f"{endpoint_arn} is not a {model_resource_type} endpoint")
-    record = _get(ctx, endpoint_arn)
+    record = ctx.store.get(KIND, endpoint_arn)
+    if record is None:  # the real-time operations report a missing endpoint as unavailable
+        raise ResourceUnavailableException(f"Endpoint not found: {endpoint_arn}")
     if record["Status"] not in SERVING_STATUSES:
         raise ResourceUnavailableException(
             f"Endpoint {endpoint_arn} is not ready: its status is {record['Status']}"

@@ -53,6 +53,14 @@ class UnsupportedLanguageException(ComprehendError):
     code = "UnsupportedLanguageException"
 
 
+class JobNotFoundException(ComprehendError):
+    code = "JobNotFoundException"
+
+
+class TooManyTagsException(ComprehendError):
+    code = "TooManyTagsException"
+
+
 class InternalServerException(ComprehendError):
     code = "InternalServerException"
     status = 500
@@ -75,6 +83,8 @@ ERRORS_BY_CODE: dict[str, type[ComprehendError]] = {
         UnsupportedLanguageException,
         InternalServerException,
         UnknownOperationException,
+        JobNotFoundException,
+        TooManyTagsException,
     )
 }
 

@@ -45,6 +45,7 @@ CONTENT_TYPE = "application/x-amz-json-1.1"
 OPERATION_MODULES: tuple[str, ...] = (
     "local.comprehend.endpoints",
     "local.comprehend.classifier",
+    "local.comprehend.tags",
     "local.comprehend.recognizer",  # entity recognizers: optional until that module exists
 )
 OPTIONAL_MODULES = frozenset({"local.comprehend.recognizer"})

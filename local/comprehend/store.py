@@ -62,6 +62,10 @@ class ResourceStore:
         """Hold it to make a read-check-write sequence atomic."""
         return self._lock
 
+    def kinds(self) -> list[str]:
+        with self._lock:
+            return sorted(self._data)
+
     def get(self, kind: str, key: str) -> Record | None:
         with self._lock:
             record = self._data.get(kind, {}).get(key)

@@ -28,7 +28,16 @@ from tests.contract.conftest import (
 )
 
 S3_EVENT = EVENTS / "s3_object_created.json"
-FUNCTION_EVENTS = sorted(EVENTS.glob("*/*.json"))
+
+
+def workflow_dirs() -> set[str]:
+    """Function folders the state machine invokes (the others serve the HTTP API or EventBridge rules)."""
+    definition = json.loads(ASL.read_text())
+    return {snake(function_of(s) or "") for _, s in all_states(definition) if s["Type"] == "Task"}
+
+
+FUNCTION_EVENTS = sorted(p for p in EVENTS.glob("*/*.json") if p.parent.name in workflow_dirs())
+API_EVENTS = sorted(p for p in EVENTS.glob("*/*.json") if p.parent.name not in workflow_dirs())
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -160,7 +169,36 @@ def test_every_handler_but_prepare_parses_its_event_with_models() -> None:
     """Given the handlers
     When their model_validate calls are collected
     Then only PrepareTrainingData (it gets the raw S3 event) has none: the test above covers the rest."""
-    assert [d for d in function_dirs() if not handler_models(d)] == ["prepare_training_data"]
+    workflow = [d for d in function_dirs() if d in workflow_dirs()]
+    assert [d for d in workflow if not handler_models(d)] == ["prepare_training_data"]
+
+
+@pytest.mark.parametrize("path", API_EVENTS, ids=event_id)
+def test_api_sample_event_is_an_http_api_request_for_a_route_of_its_function(path: Path) -> None:
+    """Given a sample event of a function the HTTP API (or an EventBridge rule) invokes
+    When it is compared with the function's events in template.yaml
+    Then an HTTP API v2 request matches one of the function's routes; any other event names its source."""
+    from local.stack import load_template
+
+    resources = load_template()["Resources"]
+    [function] = [
+        r
+        for r in resources.values()
+        if r.get("Properties", {}).get("CodeUri") == f"functions/{path.parent.name}/"
+    ]
+    events = function["Properties"].get("Events", {}).values()
+    event = load(path)
+    if event.get("version") == "2.0":
+        routes = {
+            f"{e['Properties']['Method'].upper()} {e['Properties']['Path']}"
+            for e in events
+            if e["Type"] == "HttpApi"
+        }
+        assert event["routeKey"] in routes and event["requestContext"]["http"]["method"] in {"POST", "GET"}
+    else:
+        assert event.get("source") and event.get("detail-type"), (
+            "not an HTTP API request nor an EventBridge event"
+        )
 
 
 @pytest.mark.parametrize("path", sorted(EVENTS.glob("prepare_training_data/*.json")), ids=event_id)

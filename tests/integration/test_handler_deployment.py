@@ -42,7 +42,9 @@ def trained(stack: Stack) -> dict[str, Any]:
     return stack.event("start_endpoint", "trained.json")
 
 
-def test_start_endpoint_new_endpoint_creates_one_for_the_new_model(stack: Stack, trained: dict[str, Any]) -> None:
+def test_start_endpoint_new_endpoint_creates_one_for_the_new_model(
+    stack: Stack, trained: dict[str, Any]
+) -> None:
     """Given NEW_ENDPOINT and an active endpoint, when StartEndpoint is called,
     then a new endpoint serving the new model is created (the old one is remembered, not touched)."""
     with_champion(stack)
@@ -60,7 +62,9 @@ def test_start_endpoint_new_endpoint_creates_one_for_the_new_model(stack: Stack,
     assert item is not None and item["endpoint_arn"] == result["endpoint_arn"]
 
 
-def test_start_endpoint_update_in_place_updates_the_active_endpoint(stack: Stack, trained: dict[str, Any]) -> None:
+def test_start_endpoint_update_in_place_updates_the_active_endpoint(
+    stack: Stack, trained: dict[str, Any]
+) -> None:
     """Given UPDATE_IN_PLACE and an active endpoint, when StartEndpoint is called,
     then the active endpoint is told to serve the new model, and no endpoint is created."""
     stack.configure(DEPLOYMENT_STRATEGY="UPDATE_IN_PLACE")
@@ -68,7 +72,9 @@ def test_start_endpoint_update_in_place_updates_the_active_endpoint(stack: Stack
 
     result = stack.invoke("start_endpoint", trained)
 
-    assert stack.fake.calls_to("UpdateEndpoint") == [{"EndpointArn": OLD_ENDPOINT, "DesiredModelArn": NEW_MODEL}]
+    assert stack.fake.calls_to("UpdateEndpoint") == [
+        {"EndpointArn": OLD_ENDPOINT, "DesiredModelArn": NEW_MODEL}
+    ]
     assert stack.fake.calls_to("CreateEndpoint") == []
     assert (result["endpoint_arn"], result["created"], result["strategy"]) == (
         OLD_ENDPOINT,
@@ -77,7 +83,9 @@ def test_start_endpoint_update_in_place_updates_the_active_endpoint(stack: Stack
     )
 
 
-def test_start_endpoint_update_in_place_without_endpoint_creates_one(stack: Stack, trained: dict[str, Any]) -> None:
+def test_start_endpoint_update_in_place_without_endpoint_creates_one(
+    stack: Stack, trained: dict[str, Any]
+) -> None:
     """Given UPDATE_IN_PLACE but no active endpoint yet (the first model), when StartEndpoint is called,
     then an endpoint is created."""
     stack.configure(DEPLOYMENT_STRATEGY="UPDATE_IN_PLACE")
@@ -141,7 +149,9 @@ def in_service(stack: Stack) -> dict[str, Any]:
     return stack.event("promote_model", "in_service.json")
 
 
-def test_promote_model_points_ssm_at_the_new_model_and_endpoint(stack: Stack, in_service: dict[str, Any]) -> None:
+def test_promote_model_points_ssm_at_the_new_model_and_endpoint(
+    stack: Stack, in_service: dict[str, Any]
+) -> None:
     """Given the new endpoint is in service, when PromoteModel is called,
     then the SSM pointers name the new model and the new endpoint."""
     stack.invoke("promote_model", in_service)
@@ -176,7 +186,10 @@ def test_promote_model_update_in_place_deletes_no_endpoint(stack: Stack, in_serv
     """Given the active endpoint was updated in place, when PromoteModel is called,
     then no endpoint is named for deletion (it is the one now serving the new model)."""
     in_service["endpoint"].update(
-        endpoint_arn=OLD_ENDPOINT, strategy="UPDATE_IN_PLACE", created=False, previous_endpoint_arn=OLD_ENDPOINT
+        endpoint_arn=OLD_ENDPOINT,
+        strategy="UPDATE_IN_PLACE",
+        created=False,
+        previous_endpoint_arn=OLD_ENDPOINT,
     )
 
     result = stack.invoke("promote_model", in_service)

@@ -77,3 +77,10 @@ def test_the_shape_checker_reports_departures_from_botocore_shapes() -> None:
         "$.SubmitTime: unknown member of StartDocumentClassificationJobResponse"
     ]
     assert output_errors("DeleteEndpoint", {}) == []
+
+
+def test_the_real_time_path_scores_like_the_batch_path(model: ClassifierModel) -> None:
+    texts = ["the striker scored a goal", "hotel and flight", "zzz qqq", "Bank LOAN, with interest!"]
+    batch = model.scores(texts)
+    for i, text in enumerate(texts):
+        assert model.scores([text])[0] == pytest.approx(batch[i], abs=1e-4)

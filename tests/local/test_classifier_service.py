@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
+import botocore.config
 import pytest
 from comprehend_kit import (
     BUCKET,
@@ -271,7 +273,7 @@ def test_job_failure_injection_and_untrained_classifier(
         lambda p: p["JobStatus"] in ("COMPLETED", "FAILED"),
     )
     assert props["JobStatus"] == "FAILED" and props["Message"] == "disk on fire"
-    with pytest.raises(comprehend.exceptions.ResourceNotFoundException):
+    with pytest.raises(comprehend.exceptions.JobNotFoundException):
         comprehend.describe_document_classification_job(JobId="0" * 32)
 
 
@@ -363,7 +365,8 @@ def test_classify_document_limits_and_errors(comprehend: Any, s3: Any) -> None:
         comprehend.classify_document(Text="a" * 10_001, EndpointArn=endpoint)
     with pytest.raises(comprehend.exceptions.TextSizeLimitExceededException):
         comprehend.classify_document(Text="é" * 5_001, EndpointArn=endpoint)  # 10,002 bytes in UTF-8
-    with pytest.raises(comprehend.exceptions.ResourceNotFoundException):
+    # a missing endpoint is "unavailable", the only resource error modelled for ClassifyDocument
+    with pytest.raises(comprehend.exceptions.ResourceUnavailableException):
         comprehend.classify_document(Text="goal", EndpointArn=endpoint.replace("news-endpoint", "nope"))
     with pytest.raises(comprehend.exceptions.InvalidRequestException):
         comprehend.classify_document(Text="goal", EndpointArn=arn)  # a model ARN is not an endpoint
@@ -376,9 +379,7 @@ def test_multi_label_classifier(comprehend: Any, s3: Any) -> None:
     assert props["Mode"] == "MULTI_LABEL" and props["InputDataConfig"]["LabelDelimiter"] == "|"
     assert 0 <= props["ClassifierMetadata"]["EvaluationMetrics"]["HammingLoss"] <= 0.2
     endpoint = create_endpoint(comprehend, arn)
-    result = comprehend.classify_document(
-        Text="recipe butter oven bank loan interest", EndpointArn=endpoint
-    )
+    result = comprehend.classify_document(Text="recipe butter oven bank loan interest", EndpointArn=endpoint)
     labels = result["Labels"]
     assert "Classes" not in result
     assert {label["Name"] for label in labels if label["Score"] >= 0.5} == {"COOKING", "FINANCE"}
@@ -438,9 +439,6 @@ def test_throttling_fault_raises_too_many_requests(
     service: ComprehendService, comprehend: Any, s3: Any
 ) -> None:
     service.faults.throttle("CreateDocumentClassifier", times=2)
-    import boto3
-    import botocore.config
-
     client = boto3.client(  # no retries, so that each throttled call surfaces
         "comprehend",
         region_name="us-east-1",
@@ -480,3 +478,17 @@ def test_unknown_operation_and_malformed_requests(service: ComprehendService) ->
     assert (status, body["__type"]) == (400, "InvalidRequestException")
     status, body = post("Comprehend_20171127.CreateEndpoint", b"{not json")
     assert (status, body["__type"]) == (400, "InvalidRequestException")
+
+
+def test_tags_on_classifiers_and_endpoints(comprehend: Any, s3: Any) -> None:
+    arn = create_classifier(comprehend, s3)
+    comprehend.tag_resource(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "candidate"}])
+    comprehend.tag_resource(ResourceArn=arn, Tags=[{"Key": "owner", "Value": "ml"}])
+    comprehend.untag_resource(ResourceArn=arn, TagKeys=["owner"])
+    assert comprehend.list_tags_for_resource(ResourceArn=arn)["Tags"] == [
+        {"Key": "stage", "Value": "candidate"}
+    ]
+    with pytest.raises(comprehend.exceptions.ResourceNotFoundException):
+        comprehend.list_tags_for_resource(ResourceArn=arn + "x")
+    with pytest.raises(comprehend.exceptions.TooManyTagsException):
+        comprehend.tag_resource(ResourceArn=arn, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])

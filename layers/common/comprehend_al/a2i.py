@@ -37,6 +37,7 @@ from comprehend_al.observability import logger
 ANSWER_PREFIX = "label-"
 LOOP_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,62}$")
 COMPLETED = "Completed"
+MAX_TEXT_BYTES = 10_000  # a training document, as ClassifyDocument takes it
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,9 @@ class ReviewItem:
         return {"id": self.id, "text": self.text, "scores": [{"Name": n, "Score": s} for n, s in self.scores]}
 
 
-def review_input(items: Sequence[ReviewItem], labels: Iterable[str], *, multi_label: bool = False) -> dict[str, Any]:
+def review_input(
+    items: Sequence[ReviewItem], labels: Iterable[str], *, multi_label: bool = False
+) -> dict[str, Any]:
     """The human loop's input content. ``labels``: the model's labels (sorted: no order hints the answer)."""
     if not items:
         raise InvalidRequest("a human loop needs at least one item")
@@ -131,7 +134,9 @@ def _chosen(value: Any) -> tuple[str, ...]:
     return ()
 
 
-def parse_output(output: dict[str, Any], *, allow_new_labels: bool = False, delimiter: str = "|") -> ParsedOutput:
+def parse_output(
+    output: dict[str, Any], *, allow_new_labels: bool = False, delimiter: str = "|"
+) -> ParsedOutput:
     """Pair each answer with its input item by the id in its ``label-<id>`` key; majority over workers.
 
     An item is reviewed when more than half of the answers given for it agree (one reviewer: their
@@ -158,7 +163,10 @@ def parse_output(output: dict[str, Any], *, allow_new_labels: bool = False, deli
             if not allow_new_labels and not set(labels) <= choices:
                 rejected.append(key)
                 continue
-            if any(label_problems(lab, multi_label=multi_label, delimiter=delimiter, max_chars=5000) for lab in labels):
+            if any(
+                label_problems(lab, multi_label=multi_label, delimiter=delimiter, max_chars=5000)
+                for lab in labels
+            ):
                 rejected.append(key)
                 continue
             votes[item_id][labels] += 1
@@ -170,7 +178,11 @@ def parse_output(output: dict[str, Any], *, allow_new_labels: bool = False, deli
             unanswered.append(item_id)
             continue
         labels, count = best[0]
-        reviewed.append(ReviewedItem(item_id, str(items[item_id]["text"]), labels, count, given))
+        text = str(items[item_id].get("text", ""))
+        if not text.strip() or len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+            rejected.append(ANSWER_PREFIX + item_id)  # not a document Comprehend can train on
+            continue
+        reviewed.append(ReviewedItem(item_id, text, labels, count, given))
     return ParsedOutput(tuple(reviewed), tuple(unanswered), tuple(rejected))
 
 
@@ -219,7 +231,13 @@ def process_review(event: dict[str, Any], deps: LabelDeps | None = None) -> Revi
         output, allow_new_labels=deps.loop.allow_new_labels, delimiter=deps.settings.label_delimiter
     )
     rows = [
-        LabelRow(row_id=f"review-{item.id}", labels=item.labels, text=item.text, source="review", prediction_id=item.id)
+        LabelRow(
+            row_id=f"review-{item.id}",
+            labels=item.labels,
+            text=item.text,
+            source="review",
+            prediction_id=item.id,
+        )
         for item in parsed.reviewed
     ]
     pending, flush = buffer_rows(rows, deps)

@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from comprehend_al.aws.errors import aws_call, translate
 from comprehend_al.aws.s3 import Bucket
 from comprehend_al.config import Settings, get_settings
-from comprehend_al.datasets.classification import Row, to_csv
+from comprehend_al.datasets.classification import Row, normalize_text, to_csv
 from comprehend_al.errors import ServiceUnavailable
 from comprehend_al.observability import logger
 
@@ -148,10 +148,24 @@ def upload_key(prefix: str, now: datetime, rows: int) -> str:
     return f"{prefix}feedback-{now.astimezone(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{rows}.csv"
 
 
+def latest_per_text(rows: Iterable[LabelRow]) -> list[LabelRow]:
+    """One row per normalised text, the most recent label winning, oldest first.
+
+    A review and a user's correction of the same text may disagree; one upload must not hold the same
+    text with two label sets (``parse_upload`` refuses that: which one is right?). The newer one wins,
+    as it does when the lifecycle merges a later upload.
+    """
+    latest: dict[str, LabelRow] = {}
+    for row in sorted(rows, key=lambda r: (r.created_at, r.row_id)):
+        key = normalize_text(row.text)
+        latest.pop(key, None)
+        latest[key] = row
+    return list(latest.values())
+
+
 def csv_of(rows: Iterable[LabelRow], *, delimiter: str = "|") -> bytes:
-    """The upload's CSV, oldest row first: exactly what ``parse_upload`` accepts."""
-    ordered = sorted(rows, key=lambda r: (r.created_at, r.row_id))
-    return to_csv((r.as_training_row() for r in ordered), delimiter=delimiter)
+    """The upload's CSV (one row per text, oldest first): exactly what ``parse_upload`` accepts."""
+    return to_csv((r.as_training_row() for r in latest_per_text(rows)), delimiter=delimiter)
 
 
 @dataclass(frozen=True)
@@ -180,7 +194,10 @@ class LabelBuffer:
         """Put the rows (a row id already pending is replaced: the latest label wins); returns how many."""
         count = 0
         now = self.clock().isoformat()
-        with aws_call("BatchWriteItem label buffer"), self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
+        with (
+            aws_call("BatchWriteItem label buffer"),
+            self.table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch,
+        ):
             for row in rows:
                 item = {
                     "pk": ROW_PK,
@@ -225,9 +242,7 @@ class LabelBuffer:
         return sum(1 for i in self._rows() if self._claimable(i))
 
     # flush
-    def flush(
-        self, bucket: Bucket, *, prefix: str, min_rows: int = 1, delimiter: str = "|"
-    ) -> FlushResult:
+    def flush(self, bucket: Bucket, *, prefix: str, min_rows: int = 1, delimiter: str = "|") -> FlushResult:
         """Write the pending rows as one upload when there are at least ``min_rows`` of them."""
         flush_id = uuid.uuid4().hex
         if not self._lock(flush_id):
@@ -238,17 +253,24 @@ class LabelBuffer:
                 return FlushResult(None, 0, "empty")
             if len(candidates) < min_rows:
                 return FlushResult(None, len(candidates), "below_minimum")
-            claimed = [row for row in (self._claim(r.row_id, flush_id) for r in candidates[:MAX_ROWS_PER_UPLOAD]) if row]
+            claimed = [
+                row
+                for row in (self._claim(r.row_id, flush_id) for r in candidates[:MAX_ROWS_PER_UPLOAD])
+                if row
+            ]
             if len(claimed) < min(min_rows, MAX_ROWS_PER_UPLOAD) or not claimed:
                 for row in claimed:
                     self._unclaim(row.row_id, flush_id)
                 return FlushResult(None, len(claimed), "below_minimum")
-            key = upload_key(prefix, self.clock(), len(claimed))
-            bucket.put(key, csv_of(claimed, delimiter=delimiter), content_type="text/csv")
-            for row in claimed:
+            written = latest_per_text(claimed)
+            key = upload_key(prefix, self.clock(), len(written))
+            bucket.put(key, csv_of(written, delimiter=delimiter), content_type="text/csv")
+            for row in claimed:  # superseded rows (same text, older label) go too
                 self._delete(row.row_id, flush_id)
-            logger.info("label buffer flushed", extra={"key": key, "rows": len(claimed)})
-            return FlushResult(key, len(claimed), "written")
+            logger.info(
+                "label buffer flushed", extra={"key": key, "rows": len(written), "claimed": len(claimed)}
+            )
+            return FlushResult(key, len(written), "written")
         finally:
             self._unlock(flush_id)
 

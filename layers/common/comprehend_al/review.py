@@ -42,6 +42,7 @@ class Strategy(StrEnum):
     ENTROPY = "entropy"
 
 
+DEFAULT_DAILY_BUDGET = 100
 DEFAULT_THRESHOLDS = {Strategy.LEAST_CONFIDENCE: 0.7, Strategy.MARGIN: 0.2, Strategy.ENTROPY: 0.6}
 
 
@@ -51,7 +52,7 @@ class ReviewPolicy:
 
     strategy: Strategy = Strategy.LEAST_CONFIDENCE
     threshold: float = DEFAULT_THRESHOLDS[Strategy.LEAST_CONFIDENCE]
-    daily_budget: int = 100
+    daily_budget: int = DEFAULT_DAILY_BUDGET
 
     @classmethod
     def parse(cls, strategy: str | None, threshold: str | None, budget: str | None) -> ReviewPolicy:
@@ -62,8 +63,8 @@ class ReviewPolicy:
             names = ", ".join(s.value for s in Strategy)
             raise ValueError(f"review strategy {strategy!r} is not one of {names}") from error
         try:
-            value = float(threshold) if threshold not in (None, "") else DEFAULT_THRESHOLDS[chosen]
-            count = int(budget) if budget not in (None, "") else cls.daily_budget
+            value = float(threshold) if threshold else DEFAULT_THRESHOLDS[chosen]
+            count = int(budget) if budget else DEFAULT_DAILY_BUDGET
         except ValueError as error:
             raise ValueError(f"review threshold / budget not a number: {error}") from error
         if not 0.0 <= value <= 1.0 or count < 0:
@@ -198,7 +199,7 @@ class ReviewGate:
             item = self.table.get_item(
                 Key={"pk": BUDGET_PK, "sk": utc_day(self.clock())}, ConsistentRead=True
             ).get("Item")
-        return int(item["started"]) if item else 0
+        return int(str(item["started"])) if item else 0
 
 
 def _conditional(error: ClientError) -> bool:

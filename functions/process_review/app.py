@@ -1,0 +1,15 @@
+"""ProcessReview: a completed A2I human loop (EventBridge) → its reviewed labels join the label buffer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from comprehend_al.a2i import process_review
+from comprehend_al.observability import logger, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path="detail.humanLoopName")
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_review(event).as_dict()

@@ -1,0 +1,307 @@
+"""POST /analyze: the real handler, called with API Gateway HTTP API (v2) events inside the offline stack.
+
+The stack's template is deployed into moto; the local Comprehend service serves one entity-recognizer and
+one classifier endpoint, named the way the workflow names them; each test points SSM at what it needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fnmatch
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from comprehend_al.config import Settings
+from comprehend_al.inference import default_analyzer
+from comprehend_al.lifecycle import endpoint_name
+from comprehend_al.models import ModelKind
+
+from local import datagen, entitygen
+from local.stack import ROOT, Offline, load_template, running, translate
+
+EVENT = json.loads((ROOT / "events/analyze/analyze.json").read_text())
+ROLE = "arn:aws:iam::123456789012:role/comprehend-data-access"
+SENTENCE = "Shares of Harborview Energy Corp. (NYSE: QXT) rose 4.2% after Priya Tanaka, its CFO, spoke."
+
+
+def _wait(read: Any, done: Any, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while not done(value := read()):
+        assert time.monotonic() < deadline, value
+        time.sleep(0.05)
+    return value
+
+
+def _train_and_serve(env: Offline) -> dict[str, str]:
+    """One recognizer and one classifier on the local service, each behind two endpoints (old and new)."""
+    comprehend = boto3.client("comprehend", endpoint_url=env.comprehend.url, region_name="us-east-1")
+    stack = env.stack
+    documents, annotations = entitygen.to_files(entitygen.generate(60, seed=1))
+    stack.put("manual/ner/documents.txt", documents)
+    stack.put("manual/ner/annotations.csv", annotations)
+    stack.put("manual/clf/train.csv", datagen.to_csv(datagen.generate(150, seed=1)))
+    bucket = f"s3://{stack.bucket}/manual"
+    ner = comprehend.create_entity_recognizer(
+        RecognizerName="comprehend-al-entity-recognizer",
+        VersionName="v20260101-000000-aaaaaa",
+        DataAccessRoleArn=ROLE,
+        InputDataConfig={
+            "EntityTypes": [{"Type": t} for t in entitygen.TYPES],
+            "Documents": {"S3Uri": f"{bucket}/ner/documents.txt"},
+            "Annotations": {"S3Uri": f"{bucket}/ner/annotations.csv"},
+        },
+        LanguageCode="en",
+    )["EntityRecognizerArn"]
+    clf = comprehend.create_document_classifier(
+        DocumentClassifierName="comprehend-al-classifier",
+        VersionName="v20260101-000000-bbbbbb",
+        DataAccessRoleArn=ROLE,
+        InputDataConfig={"S3Uri": f"{bucket}/clf/train.csv"},
+        LanguageCode="en",
+    )["DocumentClassifierArn"]
+    _wait(
+        lambda: comprehend.describe_entity_recognizer(EntityRecognizerArn=ner)["EntityRecognizerProperties"][
+            "Status"
+        ],
+        lambda s: s == "TRAINED",
+    )
+    _wait(
+        lambda: comprehend.describe_document_classifier(DocumentClassifierArn=clf)[
+            "DocumentClassifierProperties"
+        ]["Status"],
+        lambda s: s == "TRAINED",
+    )
+    settings = Settings.model_validate({"DATA_BUCKET": "b", "REGISTRY_TABLE": "t", "PARAMETER_PREFIX": "/p"})
+    arns = {"ner_model": ner, "clf_model": clf}
+    for key, kind, model in (("ner", ModelKind.ENTITY_RECOGNIZER, ner), ("clf", ModelKind.CLASSIFIER, clf)):
+        for age in ("old", "new"):
+            name = endpoint_name(settings, kind, f"v2026010{1 if age == 'old' else 2}-000000-{key}{age}")
+            arns[f"{key}_{age}"] = comprehend.create_endpoint(
+                EndpointName=name, ModelArn=model, DesiredInferenceUnits=1
+            )["EndpointArn"]
+    for key in ("ner_old", "ner_new", "clf_old", "clf_new"):
+        _wait(
+            lambda k=key: comprehend.describe_endpoint(EndpointArn=arns[k])["EndpointProperties"]["Status"],
+            lambda s: s == "IN_SERVICE",
+        )
+    return arns
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Offline, dict[str, str]]]:
+    with running(tmp_path_factory.mktemp("analyze")) as offline:
+        offline.router.cold_start_hooks.extend([default_analyzer.cache_clear, parameters.clear_caches])
+        yield offline, _train_and_serve(offline)
+
+
+@pytest.fixture
+def offline(env: tuple[Offline, dict[str, str]]) -> Iterator[Offline]:
+    """The stack with no active model; the Lambda's caches (parameters, clients) start cold."""
+    offline, _ = env
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    yield offline
+    for kind in ModelKind:
+        for name in ("active-model-arn", "active-endpoint-arn"):
+            with contextlib.suppress(ssm.exceptions.ParameterNotFound):
+                ssm.delete_parameter(Name=f"{offline.stack.parameter_prefix}/{kind.value}/{name}")
+    default_analyzer.cache_clear()
+    parameters.clear_caches()
+
+
+@pytest.fixture
+def arns(env: tuple[Offline, dict[str, str]]) -> dict[str, str]:
+    return env[1]
+
+
+def activate(env: Offline, kind: ModelKind, model_arn: str, endpoint_arn: str) -> None:
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    for name, value in (("active-model-arn", model_arn), ("active-endpoint-arn", endpoint_arn)):
+        ssm.put_parameter(
+            Name=f"{env.stack.parameter_prefix}/{kind.value}/{name}",
+            Value=value,
+            Type="String",
+            Overwrite=True,
+        )
+
+
+def post(
+    env: Offline, body: Any, *, raw: str | None = None, path: str = "/analyze"
+) -> tuple[int, dict[str, Any]]:
+    event = copy.deepcopy(EVENT)
+    event["body"] = raw if raw is not None else json.dumps(body)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    result, error = env.router.invoke("AnalyzeFunction", event)
+    assert error is None, result
+    return int(result["statusCode"]), json.loads(result["body"]) if result.get("body") else {}
+
+
+def test_sample_event_gets_entities_and_classes_from_both_active_endpoints(
+    offline: Offline, arns: dict[str, str]
+) -> None:
+    # Given an active recognizer and an active classifier
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    activate(offline, ModelKind.CLASSIFIER, arns["clf_model"], arns["clf_new"])
+    # When the sample event is posted
+    result, error = offline.router.invoke("AnalyzeFunction", copy.deepcopy(EVENT))
+    # Then both parts come back with the model versions and the endpoints used
+    assert error is None and result["statusCode"] == 200
+    body = json.loads(result["body"])
+    text = json.loads(EVENT["body"])["text"]
+    entities = body["entities"]
+    assert (entities["model_version"], entities["endpoint_arn"]) == (
+        "v20260101-000000-aaaaaa",
+        arns["ner_new"],
+    )
+    assert {("QXT", "TICKER"), ("Priya Tanaka", "PERSON")} <= {
+        (e["text"], e["type"]) for e in entities["entities"]
+    }
+    for e in entities["entities"]:
+        assert text[e["begin_offset"] : e["end_offset"]] == e["text"]
+    classes = body["classes"]
+    assert (classes["model_version"], classes["multi_label"]) == ("v20260101-000000-bbbbbb", False)
+    assert classes["classes"][0]["name"] in datagen.TOPICS and 0 < classes["classes"][0]["score"] <= 1
+    assert body["skipped"] == {} and body["text_bytes"] == len(text.encode())
+
+
+def test_a_kind_without_an_active_model_is_absent(offline: Offline, arns: dict[str, str]) -> None:
+    activate(offline, ModelKind.CLASSIFIER, arns["clf_model"], arns["clf_new"])
+    status, body = post(offline, {"text": SENTENCE})
+    assert status == 200
+    assert body["entities"] is None and body["skipped"] == {"entity_recognizer": "no active model"}
+    assert body["classes"]["classes"]
+
+
+def test_nothing_active_answers_with_both_parts_absent(offline: Offline) -> None:
+    status, body = post(offline, {"text": SENTENCE})
+    assert status == 200
+    assert (body["entities"], body["classes"]) == (None, None)
+    assert set(body["skipped"]) == {"entity_recognizer", "classifier"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('{"text": ""}', "must not be empty"),
+        ('{"text": "   "}', "must not be empty"),
+        ('{"txt": "hello"}', '"text" is required'),
+        ('{"text": 42}', "must be a string"),
+        ('{"text": "a", "lang": "en"}', "unknown field"),
+        ("not json", "not valid UTF-8 JSON"),
+        ("", "JSON object"),
+        ('["text"]', "JSON object"),
+        ('{"text": "\\ud800"}', "unpaired surrogate"),
+    ],
+)
+def test_invalid_input_is_a_400_with_a_json_error(offline: Offline, raw: str, message: str) -> None:
+    status, body = post(offline, None, raw=raw)
+    assert status == 400
+    assert body["error"] == "InvalidRequest" and message in body["message"]
+
+
+def test_text_over_the_entity_limit_is_still_classified(offline: Offline, arns: dict[str, str]) -> None:
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    activate(offline, ModelKind.CLASSIFIER, arns["clf_model"], arns["clf_new"])
+    text = ("My parcel has not arrived. " * 400)[:5_001]
+    status, body = post(offline, {"text": text})
+    assert status == 200
+    assert body["entities"] is None and "5000-byte limit" in body["skipped"]["entity_recognizer"]
+    assert body["classes"]["classes"]
+
+
+def test_text_over_every_limit_is_a_413(offline: Offline, arns: dict[str, str]) -> None:
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    status, body = post(offline, {"text": "é" * 5_001})  # 10,002 bytes of UTF-8
+    assert status == 413 and body["error"] == "TextTooLarge" and "10002 bytes" in body["message"]
+    status, body = post(offline, {"text": "é" * 3_000})  # 6,000 bytes: no classifier to take it
+    assert status == 413 and "no classifier is active" in body["message"]
+
+
+def test_a_promotion_is_followed_even_within_the_cache_age(offline: Offline, arns: dict[str, str]) -> None:
+    # Given a warm function that has cached the active endpoint
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_old"])
+    assert post(offline, {"text": SENTENCE})[1]["entities"]["endpoint_arn"] == arns["ner_old"]
+    # When a promotion points SSM at a new endpoint and deletes the old one
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    comprehend = boto3.client("comprehend", endpoint_url=offline.comprehend.url, region_name="us-east-1")
+    comprehend.delete_endpoint(EndpointArn=arns["ner_old"])
+    _wait(
+        lambda: [e["EndpointArn"] for e in comprehend.list_endpoints()["EndpointPropertiesList"]],
+        lambda a: arns["ner_old"] not in a,
+    )
+    # Then the next request still succeeds, on the new endpoint
+    status, body = post(offline, {"text": SENTENCE})
+    assert status == 200 and body["entities"]["endpoint_arn"] == arns["ner_new"]
+
+
+def test_unknown_routes_are_not_served(offline: Offline) -> None:
+    status, _ = post(offline, {"text": SENTENCE}, path="/classify-everything")
+    assert status == 404
+
+
+def test_the_function_may_call_exactly_the_endpoints_the_workflow_creates() -> None:
+    """Least privilege: the translated template grants only DetectEntities / ClassifyDocument, each on the
+    endpoint names the workflow gives its own kind, and SSM reads under the stack's prefix."""
+    template = translate(load_template(), {"ResourcePrefix": "comprehend-al"})
+    role = template["Resources"]["AnalyzeFunctionRole"]["Properties"]
+    statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+
+    def resolve(value: Any) -> str:
+        text, variables = value, {}
+        if isinstance(value, dict):
+            text = value["Fn::Sub"]
+            if isinstance(text, list):
+                text, variables = text[0], {k: resolve(v) for k, v in text[1].items()}
+        names = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+        for key, real in {**names, "ResourcePrefix": "comprehend-al", **variables}.items():
+            text = text.replace("${" + key + "}", real)
+        return str(text)
+
+    grants: dict[str, list[str]] = {}
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        for action in actions:
+            grants.setdefault(action, []).extend(resolve(r) for r in resources)
+    assert {a for a in grants if a.startswith("comprehend:")} == {
+        "comprehend:DetectEntities",
+        "comprehend:ClassifyDocument",
+    }
+    assert set(grants) == {"ssm:GetParameter", "comprehend:DetectEntities", "comprehend:ClassifyDocument"}
+    assert not any("*" in resources for resources in grants.values())
+    settings = Settings.model_validate(
+        {"DATA_BUCKET": "b", "REGISTRY_TABLE": "t", "PARAMETER_PREFIX": "/comprehend-al"}
+    )
+    prefix = "arn:aws:comprehend:us-east-1:123456789012"
+    version = "v20260101-120000-abcdef"
+    ner = (
+        f"{prefix}:entity-recognizer-endpoint/{endpoint_name(settings, ModelKind.ENTITY_RECOGNIZER, version)}"
+    )
+    clf = f"{prefix}:document-classifier-endpoint/{endpoint_name(settings, ModelKind.CLASSIFIER, version)}"
+    assert any(fnmatch.fnmatchcase(ner, p) for p in grants["comprehend:DetectEntities"])
+    assert not any(fnmatch.fnmatchcase(clf, p) for p in grants["comprehend:DetectEntities"])
+    assert any(fnmatch.fnmatchcase(clf, p) for p in grants["comprehend:ClassifyDocument"])
+    assert not any(fnmatch.fnmatchcase(ner, p) for p in grants["comprehend:ClassifyDocument"])
+    parameter = (
+        "arn:aws:ssm:us-east-1:123456789012:parameter/comprehend-al/entity_recognizer/active-endpoint-arn"
+    )
+    assert any(fnmatch.fnmatchcase(parameter, p) for p in grants["ssm:GetParameter"])
+    other_stack = parameter.replace("/comprehend-al/", "/other/")
+    assert not any(fnmatch.fnmatchcase(other_stack, p) for p in grants["ssm:GetParameter"])
+
+
+def test_the_template_protects_the_api_with_iam_and_throttling() -> None:
+    api = load_template()["Resources"]["AnalyzeApi"]["Properties"]
+    assert api["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
+    assert (
+        api["DefaultRouteSettings"]["ThrottlingRateLimit"]
+        > 0
+        < api["DefaultRouteSettings"]["ThrottlingBurstLimit"]
+    )

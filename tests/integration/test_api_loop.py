@@ -1,0 +1,249 @@
+"""The active-learning loop end to end in the offline stack: classify → review / feedback → training upload.
+
+The template is deployed into moto and the handlers run in-process through the stack's Lambda router,
+with the environment the template gives each function. Human review uses the real boto3
+``sagemaker-a2i-runtime`` client pointed (``AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME``) at a small recording
+HTTP stub in this file: moto has no A2I runtime, and the shared local stand-in (``local/a2i/``) was not
+in the tree when this test was written; the code under test does not know the difference.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from comprehend_al.a2i import default_human_review
+from comprehend_al.datasets.classification import parse_upload
+from comprehend_al.labels import default_label_deps, get_loop_settings
+from comprehend_al.models import ModelKind
+from comprehend_al.predict import default_predict_deps
+from comprehend_al.registry import Registry
+
+from local import datagen
+from local.stack import ACCOUNT, REGION, Offline, running
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+FLOW = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:flow-definition/comprehend-al-review"
+PARAMETERS = {
+    "ReviewFlowDefinitionArn": FLOW,
+    "ReviewStrategy": "least_confidence",
+    "ReviewThreshold": "0.99",  # the local engine is rarely this sure: most predictions are "uncertain"
+    "ReviewDailyBudget": "50",
+    "RetrainBatchSize": "5",
+}
+
+
+# --- an A2I runtime stand-in that records StartHumanLoop -----------------------------------------------
+class A2IStub:
+    def __init__(self) -> None:
+        self.loops: list[dict[str, Any]] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # StartHumanLoop: POST /human-loops (REST-JSON)
+                length = int(self.headers.get("content-length", 0))
+                request = json.loads(self.rfile.read(length) or b"{}")
+                stub.loops.append(request)
+                arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:human-loop/{request['HumanLoopName']}"
+                data = json.dumps({"HumanLoopArn": arn}).encode()
+                self.send_response(200 if self.path == "/human-loops" else 404)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> A2IStub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _cold_start_resets() -> list[Any]:
+    """This feature's per-process caches, reset when the router switches function environments."""
+    return [
+        default_predict_deps.cache_clear,
+        default_label_deps.cache_clear,
+        get_loop_settings.cache_clear,
+        default_human_review.cache_clear,
+        parameters.clear_caches,
+    ]
+
+
+@pytest.fixture
+def a2i(monkeypatch: pytest.MonkeyPatch) -> Iterator[A2IStub]:
+    with A2IStub() as stub:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME", stub.url)
+        yield stub
+
+
+@pytest.fixture
+def env(tmp_path: Path, a2i: A2IStub) -> Iterator[Offline]:
+    with running(tmp_path / "comprehend", PARAMETERS) as offline:
+        offline.router.cold_start_hooks.extend(_cold_start_resets())
+        offline.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(150, seed=99)))
+        yield offline
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+def api_event(function_dir: str, sample: str, body: Any) -> dict[str, Any]:
+    """The API Gateway HTTP API (v2) sample event of ``events/`` with another JSON body."""
+    event = json.loads((EVENTS / function_dir / sample).read_text())
+    event["body"] = body if isinstance(body, str) else json.dumps(body)
+    return copy.deepcopy(event)
+
+
+def call(env: Offline, function: str, event: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    result, error = env.router.invoke(function, event)
+    assert error is None, result
+    return int(result["statusCode"]), json.loads(result["body"])
+
+
+def classify(env: Offline, text: str) -> tuple[int, dict[str, Any]]:
+    return call(env, "ClassifyFunction", api_event("classify", "text.json", {"text": text}))
+
+
+def feedback(env: Offline, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return call(env, "FeedbackFunction", api_event("feedback", "by_text.json", body))
+
+
+def keys(env: Offline, prefix: str) -> list[str]:
+    s3 = boto3.client("s3", region_name=REGION)
+    return sorted(
+        o["Key"] for o in s3.list_objects_v2(Bucket=env.stack.bucket, Prefix=prefix).get("Contents", [])
+    )
+
+
+def predictions_table(env: Offline) -> Any:
+    return boto3.resource("dynamodb", region_name=REGION).Table(env.stack.outputs["PredictionsTableName"])
+
+
+def train_first_model(env: Offline) -> None:
+    result = env.stack.upload("train/new/first.csv", datagen.to_csv(datagen.generate(100, seed=1)))
+    assert result["status"] == "SUCCEEDED"
+
+
+# --- tests --------------------------------------------------------------------------------------------
+def test_classify_before_any_model_is_503_and_bad_requests_are_400(env: Offline) -> None:
+    """Given no active model, when a text is classified, then 503 model_not_ready; a malformed body is a 400
+    naming the field, whatever the model state."""
+    status, body = classify(env, "where is my parcel")
+    assert (status, body["error"]["code"]) == (503, "model_not_ready")
+
+    status, body = call(env, "ClassifyFunction", api_event("classify", "text.json", {"txt": "x"}))
+    assert status == 400 and body["error"]["field"] in {"text", "txt"}
+    status, body = call(env, "ClassifyFunction", api_event("classify", "text.json", "not json"))
+    assert (status, body["error"]["code"]) == (400, "invalid_json")
+    status, body = classify(env, "x" * 10_001)
+    assert (status, body["error"]["code"], body["error"]["field"]) == (400, "text_too_large", "text")
+
+
+def test_the_loop_from_classification_to_a_training_upload(env: Offline, a2i: A2IStub) -> None:
+    """Given a first model trained from an upload, when texts are classified, reviewed and corrected, then
+    predictions are recorded, the uncertain one goes to A2I with the model's labels, feedback is checked
+    against them, and the fifth buffered label writes exactly one upload that the lifecycle trains on."""
+    train_first_model(env)
+    active_version = env.stack.parameter("classifier/active-model-arn").rsplit("/", 1)[1]  # type: ignore[union-attr]
+    labels = sorted(datagen.TOPICS)
+
+    # classify: scores, model version, recorded (without its text), sent to review
+    text = 'I was charged twice, and the parcel with my "new" router never arrived'
+    status, prediction = classify(env, text)
+    assert status == 200, prediction
+    assert sorted(c["Name"] for c in prediction["classes"]) == labels
+    assert prediction["label"] == prediction["classes"][0]["Name"]
+    assert prediction["score"] == max(c["Score"] for c in prediction["classes"])
+    assert prediction["model_version"] == active_version
+    assert prediction["review"]["selected"] is True, prediction["review"]
+    pid = prediction["prediction_id"]
+    items = predictions_table(env).query(
+        KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"PRED#{pid}"}
+    )["Items"]
+    stored = {i["sk"]: i for i in items}
+    assert stored["PREDICTION"]["model_version"] == active_version and "expires_at" in stored["PREDICTION"]
+    assert "text" not in stored["PREDICTION"] and stored["REVIEW"]["text"] == text
+
+    # the human loop: one item with its id, the model's labels as choices
+    [loop] = a2i.loops
+    content = json.loads(loop["HumanLoopInput"]["InputContent"])
+    assert loop["FlowDefinitionArn"] == FLOW
+    assert [i["id"] for i in content["items"]] == [pid] and content["items"][0]["text"] == text
+    assert content["labels"] == labels
+
+    # the same text again is not reviewed twice
+    status, again = classify(env, "  " + text + " ")
+    assert status == 200 and again["review"] == {**again["review"], "selected": False, "reason": "duplicate"}
+    assert len(a2i.loops) == 1
+
+    # feedback: known label buffered; unknown label 400; unknown prediction 404
+    status, body = feedback(env, {"prediction_id": pid, "label": "SHIPPING"})
+    assert (status, body["pending"], body["upload"]) == (202, 1, None), body
+    status, body = feedback(env, {"prediction_id": pid, "label": "NOT_A_LABEL"})
+    assert (status, body["error"]["code"], body["error"]["field"]) == (400, "unknown_label", "label")
+    status, body = feedback(env, {"prediction_id": "no-such-prediction", "label": "SHIPPING"})
+    assert (status, body["error"]["code"]) == (404, "prediction_not_found")
+
+    # the reviewer's answer comes back (EventBridge → ProcessReview reads output.json by id)
+    output_key = f"review/output/comprehend-al-review/2025/05/01/12/00/00/{loop['HumanLoopName']}/output.json"
+    env.stack.put(
+        output_key,
+        json.dumps(
+            {
+                "flowDefinitionArn": FLOW,
+                "humanLoopName": loop["HumanLoopName"],
+                "inputContent": content,
+                "humanAnswers": [{"answerContent": {f"label-{pid}": "BILLING"}, "workerId": "w1"}],
+            }
+        ).encode(),
+    )
+    event = json.loads((EVENTS / "process_review" / "completed.json").read_text())
+    event["detail"]["humanLoopName"] = loop["HumanLoopName"]
+    event["detail"]["humanLoopOutput"]["outputS3Uri"] = f"s3://{env.stack.bucket}/{output_key}"
+    reviewed, error = env.router.invoke("ProcessReviewFunction", event)
+    assert error is None, reviewed
+    assert (reviewed["reviewed"], reviewed["pending"], reviewed["flush"]) == (1, 2, None)
+
+    # feedback by text (tricky CSV) until the batch size (5) is reached: exactly one upload
+    tricky = ['a refund, "please"', "my login\nfails again", "tracking number, where?"]
+    for i, (t, label) in enumerate(zip(tricky, ["BILLING", "TECHNICAL", "SHIPPING"], strict=True)):
+        status, body = feedback(env, {"text": t, "label": label})
+        assert status == 202, body
+        assert (body["upload"] is None) == (i < 2), body
+    assert keys(env, "train/new/") == [body["upload"]]
+    upload = body["upload"]
+    assert upload.startswith("train/new/feedback-") and upload.endswith(".csv")
+    data = (
+        boto3.client("s3", region_name=REGION).get_object(Bucket=env.stack.bucket, Key=upload)["Body"].read()
+    )
+    rows = parse_upload(data, file=upload, multi_label=False)
+    # the review (BILLING) was processed after the user's SHIPPING correction of the same text: newest wins
+    assert sorted((r.labels[0], r.text) for r in rows) == sorted(
+        [("BILLING", text), *zip(["BILLING", "TECHNICAL", "SHIPPING"], tricky, strict=True)]
+    )
+
+    # the lifecycle accepts the upload (as EventBridge would deliver it)
+    head = boto3.client("s3", region_name=REGION).head_object(Bucket=env.stack.bucket, Key=upload)
+    execution = env.stack.start_execution(env.stack.object_created_event(upload, len(data), dict(head)))
+    result = env.stack.wait(execution)
+    assert result["status"] == "SUCCEEDED", result
+    assert keys(env, "quarantine/") == [] and keys(env, "train/new/") == []
+    current = Registry(env.stack.outputs["RegistryTableName"]).current_dataset(ModelKind.CLASSIFIER)
+    assert current is not None and current.added == 4

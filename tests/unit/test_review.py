@@ -1,0 +1,351 @@
+"""Review selection: the uncertainty strategies (pure) and the budget / duplicate gate (DynamoDB in moto).
+
+moto runs in this process (no socket): the gate's conditional writes are checked against DynamoDB's
+real expression semantics rather than against a fake that would share the code's assumptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from comprehend_al.review import (
+    ReviewGate,
+    ReviewPolicy,
+    Strategy,
+    assess,
+    normalized_entropy,
+)
+from moto import mock_aws
+
+TABLE = "predictions"
+
+
+# --- strategies -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("scores", "selected"),
+    [([0.69, 0.2, 0.11], True), ([0.7, 0.2, 0.1], False), ([0.95, 0.05], False), ([0.4, 0.35, 0.25], True)],
+)
+def test_least_confidence_selects_a_top_score_below_the_threshold(
+    scores: list[float], selected: bool
+) -> None:
+    """Given scores and threshold 0.7, when assessed by least confidence, then top < 0.7 is selected."""
+    result = assess(scores, Strategy.LEAST_CONFIDENCE, 0.7)
+
+    assert result.uncertain is selected
+    assert result.measure == pytest.approx(max(scores))
+    assert result.uncertainty == pytest.approx(1 - max(scores))
+
+
+def test_margin_selects_close_top_two_even_when_the_top_score_is_high_enough() -> None:
+    """Given a confident-looking top score that is close to the second (multi-label-like scores),
+    when assessed by margin with threshold 0.1, then it is selected; a clear winner is not."""
+    close = assess([0.48, 0.45, 0.07], Strategy.MARGIN, 0.1)
+    clear = assess([0.48, 0.12, 0.10], Strategy.MARGIN, 0.1)
+
+    assert close.uncertain and close.measure == pytest.approx(0.03)
+    assert not clear.uncertain and clear.measure == pytest.approx(0.36)
+
+
+def test_margin_is_order_independent() -> None:
+    """Given the same scores in another order, when assessed by margin, then the result is the same."""
+    assert assess([0.1, 0.5, 0.4], Strategy.MARGIN, 0.2) == assess([0.5, 0.4, 0.1], Strategy.MARGIN, 0.2)
+
+
+def test_normalized_entropy_is_zero_for_certainty_and_one_for_uniform_scores() -> None:
+    """Given a one-hot and a uniform distribution over 4 classes, then entropy is 0 and 1."""
+    assert normalized_entropy([1.0, 0.0, 0.0, 0.0]) == pytest.approx(0.0)
+    assert normalized_entropy([0.25] * 4) == pytest.approx(1.0)
+    assert normalized_entropy([1.0]) == 0.0
+
+
+def test_entropy_selects_above_the_threshold() -> None:
+    """Given spread-out and peaked scores, when assessed by entropy with threshold 0.6, then only the
+    spread-out ones are selected."""
+    spread = assess([0.4, 0.3, 0.2, 0.1], Strategy.ENTROPY, 0.6)
+    peaked = assess([0.97, 0.01, 0.01, 0.01], Strategy.ENTROPY, 0.6)
+
+    assert spread.uncertain and spread.uncertainty > 0.6
+    assert not peaked.uncertain and peaked.uncertainty < 0.6
+
+
+def test_no_scores_at_all_is_uncertain() -> None:
+    assert assess([], Strategy.MARGIN, 0.1).uncertain
+
+
+def test_policy_parses_ssm_strings_and_defaults() -> None:
+    """Given SSM strings (some missing), when parsed, then the values and defaults are used."""
+    assert ReviewPolicy.parse("Margin", "0.15", "20") == ReviewPolicy(Strategy.MARGIN, 0.15, 20)
+    assert ReviewPolicy.parse(None, None, None) == ReviewPolicy()
+    assert ReviewPolicy.parse("entropy", None, "0").threshold == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "threshold", "budget"), [("random", "0.5", "1"), (None, "2", "1"), (None, "x", "1")]
+)
+def test_policy_rejects_wrong_values(strategy: str | None, threshold: str, budget: str) -> None:
+    with pytest.raises(ValueError):
+        ReviewPolicy.parse(strategy, threshold, budget)
+
+
+# --- the gate -----------------------------------------------------------------------------------------
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def table() -> Iterator[Any]:
+    with mock_aws():
+        resource = boto3.resource("dynamodb", region_name="us-east-1")
+        resource.create_table(
+            TableName=TABLE,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield resource
+
+
+def test_budget_allows_exactly_the_daily_number_of_loops(table: Any) -> None:
+    """Given a budget of 3, when 5 loops ask for it on one day, then exactly 3 get it."""
+    gate = ReviewGate(TABLE, table, Clock(datetime(2025, 5, 1, 23, 0, tzinfo=UTC)))
+
+    granted = [gate.take_budget(3) for _ in range(5)]
+
+    assert granted == [True, True, True, False, False]
+    assert gate.used_today() == 3
+
+
+def test_budget_resets_on_the_next_utc_day(table: Any) -> None:
+    """Given a spent budget, when the UTC day changes, then loops are allowed again."""
+    clock = Clock(datetime(2025, 5, 1, 23, 59, tzinfo=UTC))
+    gate = ReviewGate(TABLE, table, clock)
+    assert gate.take_budget(1) and not gate.take_budget(1)
+
+    clock.now += timedelta(minutes=2)
+
+    assert gate.take_budget(1)
+
+
+def test_budget_zero_disables_review_and_returned_budget_is_reusable(table: Any) -> None:
+    gate = ReviewGate(TABLE, table, Clock(datetime(2025, 5, 1, tzinfo=UTC)))
+    assert not gate.take_budget(0)
+    assert gate.take_budget(1)
+
+    gate.return_budget()
+
+    assert gate.used_today() == 0 and gate.take_budget(1)
+
+
+def test_same_text_is_claimed_only_once_and_release_frees_it(table: Any) -> None:
+    """Given a text hash claimed by a prediction, when another prediction claims it, then it is refused;
+    after the first releases it (its loop failed to start), it can be claimed again."""
+    gate = ReviewGate(TABLE, table)
+
+    assert gate.claim_text("h1", "p1")
+    assert not gate.claim_text("h1", "p2")
+    gate.release_text("h1", "p2")  # not the holder: no effect
+    assert not gate.claim_text("h1", "p3")
+    gate.release_text("h1", "p1")
+
+    assert gate.claim_text("h1", "p4")
+    assert gate.claim_text("h2", "p5")
+
+
+# --- the decision inside /classify (fakes for Comprehend, SSM and A2I; DynamoDB in moto) -----------------
+ENDPOINT = "arn:aws:comprehend:us-east-1:123456789012:document-classifier-endpoint/comprehend-al-clf-1"
+NEW_ENDPOINT = "arn:aws:comprehend:us-east-1:123456789012:document-classifier-endpoint/comprehend-al-clf-2"
+MODEL = "arn:aws:comprehend:us-east-1:123456789012:document-classifier/comprehend-al-classifier/version/v1"
+FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/comprehend-al-review"
+UNSURE = [
+    {"Name": "SHIPPING", "Score": 0.4},
+    {"Name": "BILLING", "Score": 0.35},
+    {"Name": "TECHNICAL", "Score": 0.25},
+]
+
+
+class Endpoints:
+    """ClassifyDocument: serving endpoints answer ``classes``; others raise ResourceNotFoundException."""
+
+    def __init__(self, serving: set[str], classes: list[dict[str, Any]]) -> None:
+        self.serving, self.classes = serving, classes
+        self.calls: list[str] = []
+
+    def classify_document(self, *, Text: str, EndpointArn: str) -> dict[str, Any]:
+        self.calls.append(EndpointArn)
+        if EndpointArn not in self.serving:
+            from tests.fakes import comprehend_error
+
+            raise comprehend_error("ResourceNotFoundException", operation="ClassifyDocument")
+        return {"Classes": self.classes}
+
+
+class Ssm:
+    """The CachedParameters fetch: a cache that only a forced read refreshes (as Powertools' does)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = dict(values)
+        self.cache: dict[str, str] = {}
+        self.forced = 0
+
+    def __call__(self, name: str, max_age: int, force: bool) -> str:
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+        from botocore.exceptions import ClientError
+
+        if force or name not in self.cache:
+            self.forced += int(force)
+            if name not in self.values:
+                try:
+                    raise ClientError(
+                        {"Error": {"Code": "ParameterNotFound", "Message": name}}, "GetParameter"
+                    )
+                except ClientError as error:
+                    raise GetParameterError(str(error)) from error
+            self.cache[name] = self.values[name]
+        return self.cache[name]
+
+
+class Loops:
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.started: list[tuple[str, str, dict[str, Any]]] = []
+        self.fail = fail
+
+    def start(self, name: str, flow: str, content: dict[str, Any]) -> str:
+        if self.fail:
+            raise self.fail
+        self.started.append((name, flow, content))
+        return f"arn:human-loop/{name}"
+
+
+def classify_deps(table: Any, ssm: Ssm, endpoints: Endpoints, loops: Loops) -> Any:
+    from comprehend_al.aws.s3 import Bucket
+    from comprehend_al.config import Settings
+    from comprehend_al.labels import CachedParameters, LabelBuffer, LabelDeps, LoopSettings
+    from comprehend_al.predict import PredictDeps, PredictionStore
+    from comprehend_al.registry import Registry
+
+    settings = Settings.model_validate(
+        {"DATA_BUCKET": "data", "REGISTRY_TABLE": TABLE, "PARAMETER_PREFIX": "/comprehend-al"}
+    )
+    loop = LoopSettings.model_validate({"PREDICTIONS_TABLE": TABLE, "LABEL_BUFFER_TABLE": TABLE})
+    params = CachedParameters("/comprehend-al", 60, ssm)
+    return PredictDeps(
+        settings=settings,
+        loop=loop,
+        params=params,
+        comprehend=endpoints,
+        store=PredictionStore(TABLE, table),
+        gate=ReviewGate(TABLE, table),
+        review=loops,  # type: ignore[arg-type]
+        labels=LabelDeps(settings, loop, LabelBuffer(TABLE, table), Bucket("data", object()), params),
+        registry=Registry(TABLE, table),
+    )
+
+
+def ssm_values(**extra: str) -> dict[str, str]:
+    values = {
+        "/comprehend-al/classifier/active-endpoint-arn": ENDPOINT,
+        "/comprehend-al/classifier/active-model-arn": MODEL,
+        "/comprehend-al/review-strategy": "margin",
+        "/comprehend-al/review-threshold": "0.1",
+        "/comprehend-al/review-daily-budget": "1",
+        "/comprehend-al/review-flow-definition-arn": FLOW,
+    }
+    return {**values, **{f"/comprehend-al/{k.replace('_', '-')}": v for k, v in extra.items()}}
+
+
+def test_an_uncertain_prediction_starts_a_loop_with_the_models_labels(table: Any) -> None:
+    from comprehend_al.predict import ClassifyRequest, classify
+
+    loops = Loops()
+    deps = classify_deps(table, Ssm(ssm_values()), Endpoints({ENDPOINT}, UNSURE), loops)
+
+    result = classify(ClassifyRequest(text="where is my refund parcel"), deps)
+
+    assert (result.label, result.model_version) == ("SHIPPING", "v1")
+    assert result.review.selected and result.review.strategy == "margin"
+    assert result.review.uncertainty == pytest.approx(0.95)
+    [(name, flow, content)] = loops.started
+    assert flow == FLOW and name == result.review.human_loop_name
+    assert content["labels"] == ["BILLING", "SHIPPING", "TECHNICAL"]
+    assert content["items"][0]["id"] == result.prediction_id
+
+
+def test_budget_spent_and_missing_flow_skip_review_without_failing_the_request(table: Any) -> None:
+    from comprehend_al.predict import ClassifyRequest, classify
+
+    loops = Loops()
+    deps = classify_deps(table, Ssm(ssm_values()), Endpoints({ENDPOINT}, UNSURE), loops)
+    classify(ClassifyRequest(text="first text"), deps)
+
+    spent = classify(ClassifyRequest(text="second text"), deps)
+    off = classify_deps(
+        table, Ssm(ssm_values(review_flow_definition_arn="none")), Endpoints({ENDPOINT}, UNSURE), loops
+    )
+    not_configured = classify(ClassifyRequest(text="third text"), off)
+
+    assert (spent.review.selected, spent.review.reason) == (False, "budget_exhausted")
+    assert not_configured.review.reason == "review_not_configured"
+    assert len(loops.started) == 1
+
+
+def test_a_loop_that_fails_to_start_gives_back_its_budget_and_text(table: Any) -> None:
+    from comprehend_al.errors import ComprehendThrottled
+    from comprehend_al.predict import ClassifyRequest, classify
+
+    ssm = Ssm(ssm_values())
+    failing = classify_deps(
+        table, ssm, Endpoints({ENDPOINT}, UNSURE), Loops(ComprehendThrottled("slow down"))
+    )
+    failed = classify(ClassifyRequest(text="a text"), failing)
+    loops = Loops()
+    working = classify_deps(table, ssm, Endpoints({ENDPOINT}, UNSURE), loops)
+
+    retried = classify(ClassifyRequest(text="a text"), working)
+
+    assert failed.review.reason == "review_failed" and retried.review.reason == "selected"
+
+
+def test_a_replaced_endpoint_is_refetched_once_from_ssm(table: Any) -> None:
+    """Given a cached endpoint ARN the lifecycle has since replaced, when a text is classified, then the
+    ARN is fetched again (force) and the call retried on the new endpoint."""
+    from comprehend_al.predict import ClassifyRequest, classify
+
+    ssm = Ssm(ssm_values(review_daily_budget="0"))
+    endpoints = Endpoints({NEW_ENDPOINT}, UNSURE)
+    deps = classify_deps(table, ssm, endpoints, Loops())
+    ssm.cache["/comprehend-al/classifier/active-endpoint-arn"] = ENDPOINT  # stale
+    ssm.values["/comprehend-al/classifier/active-endpoint-arn"] = NEW_ENDPOINT
+
+    result = classify(ClassifyRequest(text="a text"), deps)
+
+    assert endpoints.calls == [ENDPOINT, NEW_ENDPOINT] and result.label == "SHIPPING"
+
+
+def test_no_active_endpoint_or_one_still_gone_after_refetch_is_model_not_ready(table: Any) -> None:
+    from comprehend_al.errors import ModelNotReady
+    from comprehend_al.predict import ClassifyRequest, classify
+
+    values = ssm_values()
+    del values["/comprehend-al/classifier/active-endpoint-arn"]
+    with pytest.raises(ModelNotReady):
+        classify(
+            ClassifyRequest(text="x"), classify_deps(table, Ssm(values), Endpoints(set(), UNSURE), Loops())
+        )
+    endpoints = Endpoints(set(), UNSURE)
+    with pytest.raises(ModelNotReady):
+        classify(ClassifyRequest(text="x"), classify_deps(table, Ssm(ssm_values()), endpoints, Loops()))
+    assert endpoints.calls == [ENDPOINT, ENDPOINT]
