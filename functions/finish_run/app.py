@@ -6,13 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.lifecycle import default_deps, finish_run
-from comprehend_al.observability import logger, metrics, tracer
+from comprehend_al.observability import logger, tracer
 from comprehend_al.state import RunState
 
 
 @logger.inject_lambda_context(correlation_id_path="run.execution_id")
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = RunState.model_validate(event["state"])
     logger.append_keys(kind=state.run.kind.value, model_version=state.run.version)

@@ -6,12 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.lifecycle import default_deps, prepare_training_data
-from comprehend_al.observability import logger, metrics, tracer
+from comprehend_al.observability import logger, tracer
 
 
 @logger.inject_lambda_context(correlation_id_path="execution_id")
 @tracer.capture_lambda_handler
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution_id = str(event["execution_id"])
     result = prepare_training_data(

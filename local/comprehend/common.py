@@ -6,7 +6,7 @@ import base64
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from local.comprehend.errors import InvalidRequestException
@@ -88,7 +88,3 @@ def time_filter(value: float | None, before: Any, after: Any) -> bool:
     if before is not None and not value < float(before):
         return False
     return not (after is not None and not value > float(after))
-
-
-def matches(record: dict[str, Any], checks: dict[str, Callable[[Any], bool]]) -> bool:
-    return all(check(record.get(key)) for key, check in checks.items())

@@ -9,6 +9,7 @@ serving its current model, as Comprehend does.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from local.comprehend.common import check_name, now, paginate, parse_arn, require, time_filter
@@ -230,12 +231,19 @@ def list_endpoints(ctx: ServiceContext, request: Request) -> Response:
     return response
 
 
+def _warm(ctx: ServiceContext, model_arn: str) -> None:
+    ctx.model(model_arn)
+
+
 @on_restart
 def _recover_endpoints(ctx: ServiceContext) -> None:
-    """Endpoints caught CREATING / UPDATING by a restart end FAILED; DELETING ones are gone."""
+    """Endpoints caught CREATING / UPDATING by a restart end FAILED; DELETING ones are gone; the models
+    of those IN_SERVICE are loaded in the background, so that the first real-time call is fast."""
     for record in ctx.store.list(KIND):
         arn, status = record["EndpointArn"], record["Status"]
-        if status == "DELETING":
+        if status == "IN_SERVICE":
+            ctx.submit(functools.partial(_warm, ctx, str(record["ModelArn"])))
+        elif status == "DELETING":
             ctx.store.delete(KIND, arn)
         elif status in ("CREATING", "UPDATING"):
             ctx.store.update(

@@ -1,19 +1,18 @@
 """The active-learning loop end to end in the offline stack: classify → review / feedback → training upload.
 
 The template is deployed into moto and the handlers run in-process through the stack's Lambda router,
-with the environment the template gives each function. Human review uses the real boto3
-``sagemaker-a2i-runtime`` client pointed (``AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME``) at a small recording
-HTTP stub in this file: moto has no A2I runtime, and the shared local stand-in (``local/a2i/``) was not
-in the tree when this test was written; the code under test does not know the difference.
+with the environment the template gives each function. Human review goes through the real boto3
+``sagemaker-a2i-runtime`` client to the local A2I runtime (``local/a2i``, reached through
+``AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME``): a reviewer's answer writes ``output.json`` to the data bucket
+and hands the EventBridge status-change event to ``ProcessReviewFunction``, as the template's rule does.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from comprehend_al.predict import default_predict_deps
 from comprehend_al.registry import Registry
 
 from local import datagen
+from local.a2i.server import A2IService
 from local.stack import ACCOUNT, REGION, Offline, running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,41 +42,7 @@ PARAMETERS = {
 }
 
 
-# --- an A2I runtime stand-in that records StartHumanLoop -----------------------------------------------
-class A2IStub:
-    def __init__(self) -> None:
-        self.loops: list[dict[str, Any]] = []
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # StartHumanLoop: POST /human-loops (REST-JSON)
-                length = int(self.headers.get("content-length", 0))
-                request = json.loads(self.rfile.read(length) or b"{}")
-                stub.loops.append(request)
-                arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:human-loop/{request['HumanLoopName']}"
-                data = json.dumps({"HumanLoopArn": arn}).encode()
-                self.send_response(200 if self.path == "/human-loops" else 404)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> A2IStub:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
+# --- fixtures -----------------------------------------------------------------------------------------
 def _cold_start_resets() -> list[Any]:
     """This feature's per-process caches, reset when the router switches function environments."""
     return [
@@ -88,19 +54,33 @@ def _cold_start_resets() -> list[Any]:
     ]
 
 
-@pytest.fixture
-def a2i(monkeypatch: pytest.MonkeyPatch) -> Iterator[A2IStub]:
-    with A2IStub() as stub:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME", stub.url)
-        yield stub
+@dataclass
+class Loop:
+    env: Offline
+    a2i: A2IService
+    processed: list[tuple[Any, str | None]]  # (result, error) of each ProcessReview invocation
 
 
 @pytest.fixture
-def env(tmp_path: Path, a2i: A2IStub) -> Iterator[Offline]:
-    with running(tmp_path / "comprehend", PARAMETERS) as offline:
-        offline.router.cold_start_hooks.extend(_cold_start_resets())
-        offline.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(150, seed=99)))
-        yield offline
+def loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Loop]:
+    with running(tmp_path / "comprehend", PARAMETERS) as env:
+        env.router.cold_start_hooks.extend(_cold_start_resets())
+        env.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(150, seed=99)))
+        processed: list[tuple[Any, str | None]] = []
+        a2i = A2IService(
+            tmp_path / "a2i",
+            output_bucket=env.stack.bucket,
+            output_prefix="review/output/",
+            s3_client_factory=lambda: boto3.client("s3", region_name=REGION),
+            on_status_change=lambda event: processed.append(
+                env.router.invoke("ProcessReviewFunction", event)
+            ),
+            flow_definitions=[FLOW],
+        )
+        with a2i:
+            assert a2i.url is not None
+            monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME", a2i.url)
+            yield Loop(env, a2i, processed)
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -142,9 +122,10 @@ def train_first_model(env: Offline) -> None:
 
 
 # --- tests --------------------------------------------------------------------------------------------
-def test_classify_before_any_model_is_503_and_bad_requests_are_400(env: Offline) -> None:
+def test_classify_before_any_model_is_503_and_bad_requests_are_400(loop: Loop) -> None:
     """Given no active model, when a text is classified, then 503 model_not_ready; a malformed body is a 400
     naming the field, whatever the model state."""
+    env = loop.env
     status, body = classify(env, "where is my parcel")
     assert (status, body["error"]["code"]) == (503, "model_not_ready")
 
@@ -156,10 +137,11 @@ def test_classify_before_any_model_is_503_and_bad_requests_are_400(env: Offline)
     assert (status, body["error"]["code"], body["error"]["field"]) == (400, "text_too_large", "text")
 
 
-def test_the_loop_from_classification_to_a_training_upload(env: Offline, a2i: A2IStub) -> None:
+def test_the_loop_from_classification_to_a_training_upload(loop: Loop) -> None:
     """Given a first model trained from an upload, when texts are classified, reviewed and corrected, then
     predictions are recorded, the uncertain one goes to A2I with the model's labels, feedback is checked
     against them, and the fifth buffered label writes exactly one upload that the lifecycle trains on."""
+    env = loop.env
     train_first_model(env)
     active_version = env.stack.parameter("classifier/active-model-arn").rsplit("/", 1)[1]  # type: ignore[union-attr]
     labels = sorted(datagen.TOPICS)
@@ -182,16 +164,17 @@ def test_the_loop_from_classification_to_a_training_upload(env: Offline, a2i: A2
     assert "text" not in stored["PREDICTION"] and stored["REVIEW"]["text"] == text
 
     # the human loop: one item with its id, the model's labels as choices
-    [loop] = a2i.loops
-    content = json.loads(loop["HumanLoopInput"]["InputContent"])
-    assert loop["FlowDefinitionArn"] == FLOW
+    [pending] = loop.a2i.pending()
+    content = pending["inputContent"]
+    assert pending["flowDefinitionArn"] == FLOW
+    assert pending["humanLoopName"] == prediction["review"]["human_loop_name"]
     assert [i["id"] for i in content["items"]] == [pid] and content["items"][0]["text"] == text
     assert content["labels"] == labels
 
     # the same text again is not reviewed twice
     status, again = classify(env, "  " + text + " ")
     assert status == 200 and again["review"] == {**again["review"], "selected": False, "reason": "duplicate"}
-    assert len(a2i.loops) == 1
+    assert len(loop.a2i.pending()) == 1
 
     # feedback: known label buffered; unknown label 400; unknown prediction 404
     status, body = feedback(env, {"prediction_id": pid, "label": "SHIPPING"})
@@ -201,23 +184,10 @@ def test_the_loop_from_classification_to_a_training_upload(env: Offline, a2i: A2
     status, body = feedback(env, {"prediction_id": "no-such-prediction", "label": "SHIPPING"})
     assert (status, body["error"]["code"]) == (404, "prediction_not_found")
 
-    # the reviewer's answer comes back (EventBridge → ProcessReview reads output.json by id)
-    output_key = f"review/output/comprehend-al-review/2025/05/01/12/00/00/{loop['HumanLoopName']}/output.json"
-    env.stack.put(
-        output_key,
-        json.dumps(
-            {
-                "flowDefinitionArn": FLOW,
-                "humanLoopName": loop["HumanLoopName"],
-                "inputContent": content,
-                "humanAnswers": [{"answerContent": {f"label-{pid}": "BILLING"}, "workerId": "w1"}],
-            }
-        ).encode(),
-    )
-    event = json.loads((EVENTS / "process_review" / "completed.json").read_text())
-    event["detail"]["humanLoopName"] = loop["HumanLoopName"]
-    event["detail"]["humanLoopOutput"]["outputS3Uri"] = f"s3://{env.stack.bucket}/{output_key}"
-    reviewed, error = env.router.invoke("ProcessReviewFunction", event)
+    # a reviewer answers: output.json in the data bucket, the Completed event to ProcessReview (by id)
+    output_uri = loop.a2i.complete(pending["humanLoopName"], {pid: "BILLING"})
+    assert output_uri.startswith(f"s3://{env.stack.bucket}/review/output/comprehend-al-review/")
+    [(reviewed, error)] = loop.processed
     assert error is None, reviewed
     assert (reviewed["reviewed"], reviewed["pending"], reviewed["flush"]) == (1, 2, None)
 

@@ -62,7 +62,8 @@ def test_schedule_seed_and_metrics() -> None:
     assert len(set(chosen)) == 6
     assert {labels[i] for i in chosen} == {"A", "B", "C"}
     curve = [[10, 0.5, 0.4], [20, 0.7, 0.6], [40, 0.9, 0.9]]
-    assert labels_to_target(curve, 0.8) == pytest.approx(30.0)
+    assert labels_to_target(curve, 0.8) == pytest.approx(20 * 2**0.5)  # halfway on the log2 axis
+    assert labels_to_target(curve, 0.8, log_axis=False) == pytest.approx(30.0)
     assert labels_to_target(curve, 0.5) == 10.0
     assert labels_to_target(curve, 0.95) is None
     assert area_under_curve(curve) == pytest.approx((10 * 0.6 + 20 * 0.8) / 30)

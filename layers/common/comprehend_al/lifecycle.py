@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from comprehend_al.aws.comprehend import ComprehendClient, ModelOps
 from comprehend_al.aws.s3 import Bucket, ObjectInfo, get_uri
@@ -34,7 +34,7 @@ from comprehend_al.errors import (
 )
 from comprehend_al.kinds import DataKind, Merged, TestSet, Upload, data_kinds
 from comprehend_al.models import ClassificationMetrics, EntityMetrics, ModelKind, ModelStatus, SelectionMetric
-from comprehend_al.observability import logger, metrics
+from comprehend_al.observability import METRICS_NAMESPACE, logger
 from comprehend_al.registry import Registry, version_of_arn
 from comprehend_al.selection import select
 from comprehend_al.state import (
@@ -610,9 +610,9 @@ def _summary(state: RunState) -> dict[str, Any]:
 
 
 def _count(name: str, kind: ModelKind, value: int = 1) -> None:
-    """A CloudWatch metric (EMF, flushed by the handler's ``log_metrics``), per model kind."""
-    metrics.add_dimension(name="ModelKind", value=kind.value)
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    """A CloudWatch metric (EMF, written at once) with the model kind as its dimension."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE) as metric:
+        metric.add_dimension(name="ModelKind", value=kind.value)
 
 
 def finish_run(state: RunState, deps: Deps) -> RunOutcome:

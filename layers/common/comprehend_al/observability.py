@@ -6,4 +6,5 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 
 logger = Logger()  # service name from POWERTOOLS_SERVICE_NAME; never logs document text
 tracer = Tracer()  # disabled automatically outside Lambda (and by POWERTOOLS_TRACE_DISABLED)
-metrics = Metrics(namespace="ComprehendActiveLearning")
+METRICS_NAMESPACE = "ComprehendActiveLearning"
+metrics = Metrics(namespace=METRICS_NAMESPACE)
