@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from comprehend_al.aws.comprehend import ComprehendClient, ModelOps
 from comprehend_al.aws.s3 import Bucket, ObjectInfo, get_uri
@@ -611,8 +611,10 @@ def _summary(state: RunState) -> dict[str, Any]:
 
 def _count(name: str, kind: ModelKind, value: int = 1) -> None:
     """A CloudWatch metric (EMF, written at once) with the model kind as its dimension."""
-    with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=METRICS_NAMESPACE) as metric:
-        metric.add_dimension(name="ModelKind", value=kind.value)
+    metric = EphemeralMetrics(namespace=METRICS_NAMESPACE)  # its own dimensions, unlike the shared Metrics
+    metric.add_dimension(name="ModelKind", value=kind.value)
+    metric.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    metric.flush_metrics()
 
 
 def finish_run(state: RunState, deps: Deps) -> RunOutcome:
