@@ -13,13 +13,14 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_CONFIG_FILE := /dev/null
 export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 
-.PHONY: help venv test test-slow demo bench bench-entities lint build deploy invoke clean
+.PHONY: help venv test test-slow demo demo-loop bench bench-al lint build deploy invoke clean
 
 help:
 	@echo "make demo        run the model lifecycle end to end on the offline stack (no AWS account)"
 	@echo "make test        unit, integration and contract tests (offline)"
 	@echo "make test-slow   longer offline end-to-end suites"
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
+	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"]: uncertainty vs random sampling"
 	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint"
 	@echo "make build       sam build (needs python3.13 on PATH)"
 	@echo "make deploy      sam deploy --guided (real AWS account)"
@@ -32,11 +33,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-test: $(STAMP)
+# The AWS CLI pins its own botocore: it gets a virtualenv of its own (tests drive the local service with it).
+AWSCLI_STAMP := .venv-awscli/.installed
+$(AWSCLI_STAMP):
+	$(PYTHON) -m venv .venv-awscli
+	.venv-awscli/bin/python -m pip install --quiet 'awscli>=1.36,<2'
+	touch $(AWSCLI_STAMP)
+
+test: $(STAMP) $(AWSCLI_STAMP)
 	$(PY) -m pytest -m "not slow" -q
 
 test-slow: $(STAMP)
-	$(PY) -m pytest -m slow -q
+	$(PY) -m pytest -m slow -q || [ $$? -eq 5 ]  # exit 5: no test marked slow
 
 demo: $(STAMP)
 	$(PY) -m local.cli demo $(if $(DATA),--data $(DATA),)
@@ -110,5 +118,9 @@ invoke: build
 	@test -n "$(EVENT)" || { echo "no sample event in events/$(FN_DIR)/: pass EVENT=path.json" >&2; exit 1; }
 	$(REAL_AWS) $(SAM) local invoke $(FN) -e $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS),)
 
+# Active learning at equal label budgets: uncertainty sampling against random sampling on a real dataset.
+bench-al: $(STAMP)
+	$(PY) -m local.bench_al --train $(TRAIN) --test $(TEST) $(ARGS)
+
 clean:
-	rm -rf $(VENV) $(VENV)-sam .aws-sam .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) $(VENV)-sam .venv-awscli .aws-sam .pytest_cache .mypy_cache .ruff_cache build
