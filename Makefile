@@ -17,6 +17,7 @@ export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 
 help:
 	@echo "make demo        run the model lifecycle end to end on the offline stack (no AWS account)"
+	@echo "make demo-loop   the active-learning loop: /classify, human review (A2I), retraining"
 	@echo "make test        unit, integration and contract tests (offline)"
 	@echo "make test-slow   longer offline end-to-end suites"
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
@@ -40,7 +41,14 @@ $(AWSCLI_STAMP):
 	.venv-awscli/bin/python -m pip install --quiet 'awscli>=1.36,<2'
 	touch $(AWSCLI_STAMP)
 
-test: $(STAMP) $(AWSCLI_STAMP)
+# The review page's browser test drives Debian's Chromium (no browser download: Playwright only drives it).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser test (once per machine)"
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium >/dev/null
+
+test: $(STAMP) $(AWSCLI_STAMP) $(CHROMIUM)
 	$(PY) -m pytest -m "not slow" -q
 
 test-slow: $(STAMP)
@@ -48,6 +56,10 @@ test-slow: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m local.cli demo $(if $(DATA),--data $(DATA),)
+
+# The active-learning loop: classify a stream, review the uncertain predictions, retrain on the labels.
+demo-loop: $(STAMP)
+	$(PY) -m local.cli loop
 
 bench: $(STAMP)
 	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),)

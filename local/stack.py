@@ -44,8 +44,8 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 DEPLOY_BUCKET = "offline-deployment-artifacts"
 STACK_NAME = "comprehend-al"
-# moto's CloudFormation skips what it cannot create (the TLS-only bucket policy, the HTTP API): irrelevant offline,
-# where the API is driven through the router; cfn-lint and the contract tests check them
+# moto's CloudFormation skips what it cannot create (the TLS-only bucket policy, the HTTP API): irrelevant
+# offline, where the API is driven through the router; cfn-lint and the contract tests check them
 warnings.filterwarnings("ignore", message="Tried to parse AWS::.* not supported by moto")
 OFFLINE_PARAMETERS = {"PollSeconds": "0", "MinDocsPerLabel": "10"}
 
@@ -270,6 +270,7 @@ class OfflineStack:
         self.resources: dict[str, str] = {}
         self.router: LambdaRouter | None = None
         self.state_machine_arn = ""
+        self._delivered: set[tuple[str, str]] = set()  # (key, ETag) of uploads whose event was delivered
 
     # --- deploy --------------------------------------------------------------------------------------
     def deploy(self) -> OfflineStack:
@@ -410,6 +411,7 @@ class OfflineStack:
     def upload(self, key: str, body: bytes, *, wait: bool = True, timeout: float = 300) -> dict[str, Any]:
         """Upload, then deliver the S3 "Object Created" event to the state machine, as EventBridge does."""
         response = self.put(key, body)
+        self._delivered.add((key, response.get("ETag", "").strip('"')))
         execution_arn = self.start_execution(self.object_created_event(key, len(body), response))
         return self.wait(execution_arn, timeout=timeout) if wait else {"executionArn": execution_arn}
 
@@ -438,6 +440,22 @@ class OfflineStack:
                 "reason": "PutObject",
             },
         }
+
+    def deliver_new_uploads(self) -> list[str]:
+        """Start an execution for each object under ``train/new/`` not delivered yet (objects written by
+        functions, e.g. FlushLabels, which on AWS reach the state machine through EventBridge)."""
+        s3 = boto3.client("s3", region_name=REGION)
+        listed = s3.list_objects_v2(Bucket=self.bucket, Prefix="train/new/").get("Contents", [])
+        arns = []
+        for item in listed:
+            marker = (item["Key"], item["ETag"].strip('"'))
+            if marker not in self._delivered:
+                self._delivered.add(marker)
+                response = {"ETag": item["ETag"], "VersionId": ""}
+                arns.append(
+                    self.start_execution(self.object_created_event(item["Key"], item["Size"], response))
+                )
+        return arns
 
     def start_execution(self, event: dict[str, Any]) -> str:
         sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -479,12 +497,17 @@ class OfflineStack:
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
 
 
+REVIEW_FLOW = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:flow-definition/{STACK_NAME}-review"
+
+
 @dataclass
 class Offline:
-    """A running offline stack: moto with the template deployed, and the local Comprehend service."""
+    """A running offline stack: moto with the template deployed, the local Comprehend service and the
+    local A2I runtime (human review), whose completed loops go to ProcessReview as EventBridge would."""
 
     stack: OfflineStack
     comprehend: Any  # local.comprehend.server.ComprehendService
+    a2i: Any = None  # local.a2i.server.A2IService
 
     @property
     def router(self) -> LambdaRouter:
@@ -494,22 +517,57 @@ class Offline:
 
 @contextmanager
 def running(
-    state_dir: Path, parameters: dict[str, str] | None = None, **service_options: Any
+    state_dir: Path,
+    parameters: dict[str, str] | None = None,
+    *,
+    review: bool = False,
+    **service_options: Any,
 ) -> Iterator[Offline]:
-    """Start moto, the local Comprehend service and the deployed template; stop them all on exit."""
+    """Start moto, the local Comprehend service and the deployed template; stop them all on exit.
+
+    ``review``: also start the local A2I runtime with a flow definition the template is told about
+    (``ReviewFlowDefinitionArn``), so uncertain predictions go to human review.
+    """
     from moto import mock_aws
 
     from local.comprehend.server import ComprehendService
 
+    if review:
+        parameters = {"ReviewFlowDefinitionArn": REVIEW_FLOW, **(parameters or {})}
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
         service = ComprehendService(state_dir, region=REGION, account_id=ACCOUNT, **service_options)
         url = service.start()
+        a2i = None
         try:
             stack = OfflineStack(parameters, comprehend_url=url).deploy()
-            stack.router.cold_start_hooks.append(reset_layer_caches)  # type: ignore[union-attr]
-            yield Offline(stack, service)
+            router = stack.router
+            assert router is not None
+            router.cold_start_hooks.append(reset_layer_caches)
+            if review:
+                a2i = _start_a2i(state_dir.parent / "a2i", stack, router, parameters or {})
+            yield Offline(stack, service, a2i)
         finally:
+            if a2i is not None:
+                a2i.stop()
             service.stop()
+
+
+def _start_a2i(state_dir: Path, stack: OfflineStack, router: LambdaRouter, parameters: dict[str, str]) -> Any:
+    from local.a2i.server import A2IService
+
+    def on_status_change(event: dict[str, Any]) -> None:  # the template's EventBridge rule, offline
+        router.invoke("ProcessReviewFunction", event)
+
+    a2i = A2IService(
+        state_dir,
+        output_bucket=stack.bucket,
+        output_prefix="review/output/",
+        s3_client_factory=lambda: boto3.client("s3", region_name=REGION),
+        on_status_change=on_status_change,
+        flow_definitions=[parameters["ReviewFlowDefinitionArn"]],
+    )
+    router.base_env["AWS_ENDPOINT_URL_SAGEMAKER_A2I_RUNTIME"] = a2i.start()
+    return a2i
 
 
 def reset_layer_caches() -> None:

@@ -271,7 +271,8 @@ def test_list_filters_by_flow_sorts_and_pages(a2i: Any) -> None:
     pages = a2i.get_paginator("list_human_loops").paginate(
         FlowDefinitionArn=FLOW_ARN, SortOrder="Ascending", PaginationConfig={"PageSize": 2}
     )
-    page_sizes, oldest_first = [], []
+    page_sizes: list[int] = []
+    oldest_first: list[str] = []
     for page in pages:
         page_sizes.append(len(page["HumanLoopSummaries"]))
         oldest_first.extend(summary["HumanLoopName"] for summary in page["HumanLoopSummaries"])
@@ -448,10 +449,9 @@ def test_more_than_ten_items_are_paired_by_id_not_by_position(
     service: A2IService, a2i: Any, a2i_s3: Any
 ) -> None:
     # Given 12 items whose ids sort differently as text and as numbers
-    content = {
-        "items": [
-            {"id": n, "text": f"text {n}", "scores": []} for n in (11, 2, 10, 1, 0, 3, 4, 5, 6, 7, 8, 9)
-        ],
+    ids = (11, 2, 10, 1, 0, 3, 4, 5, 6, 7, 8, 9)
+    content: dict[str, Any] = {
+        "items": [{"id": n, "text": f"text {n}", "scores": []} for n in ids],
         "labels": ["even", "odd"],
     }
     start(a2i, "many", content)
@@ -463,7 +463,7 @@ def test_more_than_ten_items_are_paired_by_id_not_by_position(
     assert status == 200
     assert sorted(set(re.findall(r'name="(label-\d+)"', html))) == sorted(f"label-{n}" for n in range(12))
     content_out = read_output(a2i_s3, uri)["humanAnswers"][0]["answerContent"]
-    assert list(content_out) == [f"label-{item['id']}" for item in content["items"]]
+    assert list(content_out) == [f"label-{n}" for n in ids]
     assert all(value == ("even" if int(key[6:]) % 2 == 0 else "odd") for key, value in content_out.items())
 
 
