@@ -309,8 +309,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    with session(args.state_dir) as env:
+    with session(args.state_dir, review=True) as env:
         say(f"Local Comprehend endpoint: {env.comprehend.url}")
+        say(f"Human review page (local A2I runtime): {env.a2i.url}/review")
+        if not args.empty:  # a first model, so that there is an endpoint to call
+            env.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(200, seed=99)))
+            run_round(
+                env,
+                "Training a first classifier",
+                "train/new/seed.csv",
+                datagen.to_csv(datagen.generate(300)),
+            )
+            endpoint = env.stack.parameter("classifier/active-endpoint-arn")
+            url = env.comprehend.url
+            say(f"  aws comprehend classify-document --endpoint-url {url} --region us-east-1 \\")
+            say(f'      --endpoint-arn {endpoint} --text "my parcel never arrived"')
         say(f"  aws comprehend list-endpoints --endpoint-url {env.comprehend.url} --region us-east-1")
         say(
             f"Data bucket (in-process moto): {env.stack.bucket}; state machine: {env.stack.state_machine_arn}"
@@ -367,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=run)
     p = sub.add_parser("serve", help="run the stack until Ctrl-C, printing the local Comprehend URL")
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    p.add_argument("--empty", action="store_true", help="do not train a first classifier")
     p.set_defaults(func=serve)
     p = sub.add_parser("registry", help="show the model registry of the last run")
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)

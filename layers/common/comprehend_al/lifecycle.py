@@ -126,7 +126,10 @@ def prepare_training_data(
         claimed[kind], rest = data.claim(rest)
     for info in rest:
         if posixpath.basename(info.key) not in {"documents.txt", "annotations.csv"}:
-            _quarantine_unknown(info, execution_id, deps)
+            try:
+                _quarantine_unknown(info, execution_id, deps)
+            except ResourceNotFound:  # another execution quarantined it first
+                continue
     for kind, uploads in claimed.items():
         if not uploads:
             continue
@@ -138,6 +141,8 @@ def prepare_training_data(
             )
             continue
         try:
+            # under the lock, look again: a run that held it may have merged some of them meanwhile
+            uploads, _ = deps.data(kind).claim(list(deps.bucket.list(settings.upload_prefix)))
             run, outcome = _prepare_kind(kind, uploads, execution_id, round_, deps)
         except Exception:
             deps.registry.release_lock(kind, execution_id)
