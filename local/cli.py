@@ -211,9 +211,10 @@ def active_metric(env: Offline, metric: str = "F1Score") -> tuple[str, float | N
         return "-", None
     version = arn.rsplit("/", 1)[-1]
     model = Registry(env.stack.outputs["RegistryTableName"]).model(ModelKind.CLASSIFIER, version) or {}
-    evaluations = model.get("evaluations") or {}
-    value = next(iter(evaluations.values()), {}).get(metric)
-    return version, value
+    evaluations: dict[str, dict[str, Any]] = model.get("evaluations") or {}
+    scores = evaluations.get(str(model.get("test_version")), {})  # the fixed test set of its own run
+    value = scores.get(metric)
+    return version, float(value) if value is not None else None
 
 
 def demo_loop(args: argparse.Namespace) -> int:

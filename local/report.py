@@ -13,7 +13,9 @@ def model_rows(models: list[dict[str, Any]], datasets: dict[str, dict[str, Any]]
     rows = []
     for model in models:
         evaluations = model.get("evaluations") or {}
-        metrics: dict[str, Any] = evaluations.get(model.get("test_version", ""), {}) or next(iter(evaluations.values()), {})
+        metrics: dict[str, Any] = evaluations.get(model.get("test_version", ""), {}) or next(
+            iter(evaluations.values()), {}
+        )
         selection = model.get("selection") or {}
         dataset = datasets.get(model.get("dataset_version", ""), {})
         rows.append(

@@ -38,7 +38,13 @@ def comprehend_error(code: str, message: str = "", *, operation: str = "", statu
     return ClientError(
         {
             "Error": {"Code": code, "Message": message or code},
-            "ResponseMetadata": {"HTTPStatusCode": status, "RequestId": str(uuid.uuid4())},
+            "ResponseMetadata": {
+                "HTTPStatusCode": status,
+                "RequestId": str(uuid.uuid4()),
+                "HTTPHeaders": {},
+                "HostId": "",
+                "RetryAttempts": 0,
+            },
         },
         operation,
     )
@@ -113,7 +119,7 @@ class FakeComprehend:
         self.job_message = ""
         self.endpoint_status = "CREATING"
         self.endpoint_message = ""
-        self.predictions: dict[str, list[Prediction]] = {}  # by model ARN: its test-job predictions
+        self.predictions: dict[str, Sequence[Prediction]] = {}  # by model ARN: its test-job predictions
         # the resources that exist
         self.classifiers: dict[str, dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
@@ -167,6 +173,7 @@ class FakeComprehend:
         """Record the call, check it against the service model, raise a scripted error if one is due."""
         self.calls.append((operation, params))
         shape = _MODEL.operation_model(operation).input_shape
+        assert shape is not None, operation
         validate_parameters(params, shape)  # raises ParamValidationError, as the real client would
         problems = _check_strings(params, shape, operation)
         if problems:

@@ -10,7 +10,7 @@ from comprehend_al.observability import logger, tracer
 from comprehend_al.state import RunState
 
 
-@logger.inject_lambda_context(correlation_id_path="run.execution_id")
+@logger.inject_lambda_context(correlation_id_path="state.run.execution_id")
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = RunState.model_validate(event["state"])

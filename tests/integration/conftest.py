@@ -260,7 +260,7 @@ class Stack:
     # SNS (read back through the subscribed SQS queue)
     def notifications(self) -> list[dict[str, Any]]:
         """Every notification published so far: ``{"subject", "outcome", "message"}``."""
-        found = []
+        found: list[dict[str, Any]] = []
         while True:
             response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
             messages = response.get("Messages", [])

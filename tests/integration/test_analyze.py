@@ -298,7 +298,7 @@ def test_the_function_may_call_exactly_the_endpoints_the_workflow_creates() -> N
 
 
 def test_the_template_protects_the_api_with_iam_and_throttling() -> None:
-    api = load_template()["Resources"]["AnalyzeApi"]["Properties"]
+    api = load_template()["Resources"]["InferenceApi"]["Properties"]
     assert api["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
     assert (
         api["DefaultRouteSettings"]["ThrottlingRateLimit"]

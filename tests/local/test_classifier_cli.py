@@ -18,7 +18,8 @@ AWS = Path(os.environ.get("AWS_CLI", ROOT / ".venv-awscli" / "bin" / "aws"))
 
 # `make test` installs the CLI in its own virtualenv; only a bare pytest run outside CI may skip it
 pytestmark = pytest.mark.skipif(
-    not AWS.exists() and not os.environ.get("CI"), reason=f"AWS CLI not installed at {AWS} (make test installs it)"
+    not AWS.exists() and not os.environ.get("CI"),
+    reason=f"AWS CLI not installed at {AWS} (make test installs it)",
 )
 
 

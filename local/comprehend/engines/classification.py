@@ -18,6 +18,17 @@ same accuracy, and the fitted temperature makes its scores as well calibrated (e
 error ~0.03 on both dev sets). ``CalibratedClassifierCV`` was avoided: 3-5x the training time, and it
 fails on labels with < 3 examples. Small data (< 20 held-out documents) keeps default calibration.
 
+Small, unbalanced multi-class data (no held-out split, i.e. up to ~200 documents, and a label with more
+than 1.5x the documents of another): the per-label SVM intercepts mostly encode the label counts of the
+sample (with few documents the weights stay small), so one label wins almost everywhere. They are replaced
+by their mean, i.e. a uniform prior, which suits labels picked by active learning (their counts say what
+was selected, not how common a label is). AG News dev, 5 seeds, 20/80/160 documents with half of them
+drawn 4:1 from two labels: accuracy 0.25/0.29/0.37 → 0.36/0.55/0.66; balanced samples and random
+BANKING77 samples (100/300) within ±0.013. ``class_weight="balanced"`` was tried first and helps little
+(40 documents, 16:4 extra: 0.26 → 0.30; equal intercepts 0.47): it reweights each one-vs-rest problem's
+positives but the negatives still outnumber them, so the intercepts keep most of the sample's prior.
+Larger data is unchanged.
+
 Multi-label: one ``LinearSVC`` per label, scores ``sigmoid(a · margin + b)`` with ``a, b`` fitted on the
 held-out split (pooled over labels, Platt scaling with smoothed targets); a label is predicted when its
 score is ≥ 0.5.
@@ -54,6 +65,7 @@ DEFAULT_TEMPERATURE = 2.5  # typical fitted value on real data, used when there 
 TEMPERATURE_BOUNDS = (0.3, 15.0)
 PLATT_SLOPE_BOUNDS = (0.5, 8.0)
 MIN_CALIBRATION_DOCS = 20  # fewer held-out documents than this: keep the default calibration
+UNBALANCED_RATIO = 1.5  # uncalibrated multi-class data whose largest label has > 1.5x the smallest's docs
 
 
 class Featurizer:
@@ -304,6 +316,11 @@ def _train_multi_class(
         model.info.update(held_out=len(held), held_out_accuracy=acc)
         model.info["calibrate_seconds"] = round(time.perf_counter() - started, 2)
     model.coef, model.intercept = _fit_svm(x, y, model.c)
+    counts = np.bincount(y, minlength=len(names))
+    if "held_out" not in model.info and counts.max() > UNBALANCED_RATIO * counts.min():
+        # small, unbalanced data: the intercepts only echo the sample's label counts; a uniform prior
+        model.intercept = np.full_like(model.intercept, model.intercept.mean())
+        model.info["equal_intercepts"] = True
     if model.nb_weight > 0:
         nb = ComplementNB(alpha=0.3).fit(x, y)
         model.nb_log_prob = np.ascontiguousarray(nb.feature_log_prob_.T, dtype=np.float32)
