@@ -225,3 +225,24 @@ def test_upload_arriving_mid_run_is_trained_by_the_next_round(offline: Offline) 
     assert result["status"] == "SUCCEEDED"
     assert len(models(offline)) == 2
     assert registry(offline).current_dataset(ModelKind.CLASSIFIER).documents == 300  # type: ignore[union-attr]
+
+
+def test_reuploading_the_current_dataset_retrains_on_the_same_rows(offline: Offline) -> None:
+    """Given an active model, when its dataset version is uploaded again (a retrain without new data),
+    then a new version is trained on the same rows and a tie keeps the champion."""
+    offline.stack.upload("train/new/first.csv", csv_rows(100, seed=1))
+    current = registry(offline).current_dataset(ModelKind.CLASSIFIER)
+    assert current is not None
+    body = boto3.client("s3").get_object(Bucket=offline.stack.bucket, Key=current.train_uri.split("/", 3)[3])
+
+    result = offline.stack.upload("train/new/retrain.csv", body["Body"].read())
+
+    assert result["status"] == "SUCCEEDED"
+    champion, challenger = models(offline)
+    again = registry(offline).current_dataset(ModelKind.CLASSIFIER)
+    assert again is not None and again.version != current.version
+    assert (again.documents, again.added, again.duplicates_dropped) == (100, 0, 100)
+    assert challenger["dataset_version"] == again.version
+    # the local engine is deterministic: the same rows give the same metrics
+    assert (champion["status"], challenger["status"]) == ("active", "rejected")
+    assert "a tie keeps the champion" in challenger["reason"]
