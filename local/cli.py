@@ -4,6 +4,7 @@ python -m local.cli demo [--data PATH.csv]        the lifecycle demo: four round
 python -m local.cli loop                          the active-learning loop (make demo-loop)
 python -m local.cli run --train PATH.csv [...]    a scenario on your own CSV, in rounds
 python -m local.cli serve                         the stack until Ctrl-C (Comprehend URL printed)
+python -m local.cli classify --text ...           POST /classify to a running serve (feedback likewise)
 python -m local.cli registry                      the registry of the last run
 """
 
@@ -18,6 +19,8 @@ import random
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +46,7 @@ from comprehend_al.models import ModelKind  # noqa: E402
 from comprehend_al.registry import Registry  # noqa: E402
 
 from local import datagen, entitygen  # noqa: E402
+from local.apigw import LocalHttpApi  # noqa: E402
 from local.report import model_rows, table, write_report  # noqa: E402
 from local.stack import Offline, running  # noqa: E402
 
@@ -313,6 +317,13 @@ def serve(args: argparse.Namespace) -> int:
     with session(args.state_dir, review=True) as env:
         say(f"Local Comprehend endpoint: {env.comprehend.url}")
         say(f"Human review page (local A2I runtime): {env.a2i.url}/review")
+        api = LocalHttpApi(env.stack.template, env.router)
+        api_url = api.start()
+        folder = Path(args.state_dir) if args.state_dir else DEFAULT_STATE
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "api-url").write_text(api_url)
+        say(f"HTTP API (POST {', '.join(sorted(p.split()[1] for p in api.routes))}): {api_url}")
+        say("  python -m local.cli classify --text 'my parcel never arrived'   (then: feedback --label ...)")
         if not args.empty:  # a first model, so that there is an endpoint to call
             env.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(200, seed=99)))
             run_round(
@@ -337,6 +348,43 @@ def serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             say("\nstopped")
     return 0
+
+
+def _api_url(args: argparse.Namespace) -> str:
+    if args.api:
+        return str(args.api)
+    path = Path(args.state_dir or DEFAULT_STATE) / "api-url"
+    if not path.exists():
+        raise SystemExit(
+            f"no running stack: start `python -m local.cli serve` first (or pass --api URL); {path}"
+        )
+    return path.read_text().strip()
+
+
+def _post(url: str, body: dict[str, Any]) -> int:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, payload = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, payload = error.code, error.read()
+    say(f"HTTP {status}")
+    say(json.dumps(json.loads(payload or b"{}"), indent=2))
+    return 0 if status < 400 else 1
+
+
+def classify(args: argparse.Namespace) -> int:
+    """POST /classify on the HTTP API of a running `serve`."""
+    return _post(f"{_api_url(args)}/classify", {"text": args.text})
+
+
+def feedback(args: argparse.Namespace) -> int:
+    """POST /feedback: the user's corrected label for a prediction id or a text."""
+    body: dict[str, Any] = {"label": args.label}
+    body.update({"prediction_id": args.prediction_id} if args.prediction_id else {"text": args.text})
+    return _post(f"{_api_url(args)}/feedback", body)
 
 
 def registry(args: argparse.Namespace) -> int:
@@ -383,6 +431,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
     p.add_argument("--empty", action="store_true", help="do not train a first classifier")
     p.set_defaults(func=serve)
+    p = sub.add_parser("classify", help="POST /classify to a running `serve`")
+    p.add_argument("--text", required=True)
+    p.add_argument("--api", help="HTTP API URL (default: the one `serve` wrote to the state directory)")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    p.set_defaults(func=classify)
+    p = sub.add_parser("feedback", help="POST /feedback (a corrected label) to a running `serve`")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--prediction-id")
+    target.add_argument("--text")
+    p.add_argument("--label", required=True)
+    p.add_argument("--api", help="HTTP API URL (default: the one `serve` wrote to the state directory)")
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    p.set_defaults(func=feedback)
     p = sub.add_parser("registry", help="show the model registry of the last run")
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
     p.set_defaults(func=registry)

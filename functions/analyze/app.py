@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.errors import InvalidRequest
-from comprehend_al.inference import InferenceUnavailable, TextTooLarge, default_analyzer, parse_request
+from comprehend_al.inference import InferenceUnavailable, TextTooLarge, analyze_and_record, parse_request
 from comprehend_al.observability import logger, tracer
 
 app = APIGatewayHttpResolver()
@@ -22,10 +22,11 @@ def _error(status: int, code: str, message: str) -> Response[Any]:
 @tracer.capture_method
 def analyze() -> dict[str, Any]:
     request = parse_request(app.current_event.decoded_body)
-    result = default_analyzer().analyze(request)
+    result = analyze_and_record(request)
     logger.info(
         "analyzed",
         extra={
+            "analysis_id": result.analysis_id,
             "text_bytes": result.text_bytes,
             "entities": len(result.entities.entities) if result.entities else None,
             "classes": len(result.classes.classes) if result.classes else None,

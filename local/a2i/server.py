@@ -28,14 +28,12 @@ import contextlib
 import json
 import logging
 import re
-import socket
 import threading
 import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -64,6 +62,7 @@ from local.a2i.store import (
     parse_iso,
     utc_now,
 )
+from local.httpserver import BackgroundServer, LoopbackServer, RequestHandler
 
 LOG = logging.getLogger("local.a2i")
 
@@ -153,25 +152,19 @@ class A2IService:
         self._s3_factory = s3_client_factory
         self._s3: Any = None
         self._s3_lock = threading.Lock()
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self.url: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: any free port) in a background thread; returns the base URL."""
-        if self._httpd is not None:
+        if self._server is not None:
             assert self.url is not None
             return self.url
         httpd = _Server((host, port), _RequestHandler)
         httpd.service = self
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="a2i-http", daemon=True
-        )
-        self._thread.start()
-        bound_host, bound_port = httpd.server_address[:2]
-        self.url = f"http://{bound_host!s}:{bound_port}"
+        self._server = BackgroundServer(httpd, name="a2i-http", poll_interval=0.05)
+        self.url = self._server.url
         LOG.info(
             "local A2I listening on %s (review page %s/review, state in %s)",
             self.url,
@@ -182,18 +175,13 @@ class A2IService:
 
     def stop(self) -> None:
         """Stop serving (loops stay on disk)."""
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.close_connections()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
         self.url = None
 
     def __enter__(self) -> A2IService:
-        if self._httpd is None:
+        if self._server is None:
             self.start()
         return self
 
@@ -636,38 +624,13 @@ def _answer_content(document: Any, answers: dict[str, str]) -> dict[str, str]:
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(LoopbackServer):
     service: A2IService
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Close kept-alive connections (a browser's too), so that a stopped service answers nothing."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _RequestHandler(RequestHandler):
+    json_content_type = CONTENT_TYPE
+    logger = LOG
     server: _Server
 
     def do_GET(self) -> None:
@@ -694,10 +657,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         url = urlsplit(self.path)
         self._api("DELETE", url.path, url.query)
-
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
 
     def _api(self, method: str, path: str, query: str) -> None:
         status, payload = self.server.service.dispatch(method, path, query, self._body())
@@ -731,19 +690,3 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _send_html(self, status: int, html: str) -> None:
         self._send(status, html.encode("utf-8"), "text/html; charset=utf-8", {})
-
-    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(payload).encode("utf-8"), CONTENT_TYPE, headers or {})
-
-    def _send(self, status: int, data: bytes, content_type: str, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        LOG.debug("%s - " + format, self.address_string(), *args)

@@ -12,17 +12,13 @@ Operations come from the registry (:mod:`local.comprehend.registry`), filled by 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import logging
-import socket
 import threading
 import traceback
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -37,6 +33,7 @@ from local.comprehend.errors import (
 from local.comprehend.faults import Faults
 from local.comprehend.store import ResourceStore
 from local.comprehend.validation import validate_request
+from local.httpserver import BackgroundServer, LoopbackServer, RequestHandler
 
 LOG = logging.getLogger("local.comprehend")
 
@@ -106,8 +103,7 @@ class ComprehendService:
             max(1, training_workers), thread_name_prefix="comprehend-train"
         )
         self._work_pool = ThreadPoolExecutor(4, thread_name_prefix="comprehend-work")
-        self._httpd: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundServer | None = None
         self.url: str | None = None
         for hook in registry.RESTART_HOOKS:
             hook(self)
@@ -115,35 +111,27 @@ class ComprehendService:
     # --- lifecycle -----------------------------------------------------------------------------------
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on ``host:port`` (0: any free port) in a background thread; returns the base URL."""
-        if self._httpd is not None:
+        if self._server is not None:
             assert self.url is not None
             return self.url
         httpd = _Server((host, port), _RequestHandler)
         httpd.service = self
-        self._httpd = httpd
-        self._thread = threading.Thread(target=httpd.serve_forever, name="comprehend-http", daemon=True)
-        self._thread.start()
-        bound_host, bound_port = httpd.server_address[:2]
-        self.url = f"http://{bound_host!s}:{bound_port}"
+        self._server = BackgroundServer(httpd, name="comprehend-http")
+        self.url = self._server.url
         LOG.info("local Comprehend listening on %s (state in %s)", self.url, self.state_dir)
         return self.url
 
     def stop(self) -> None:
         """Stop serving and wait for background work (queued work is cancelled)."""
         self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.close_connections()
-            self._httpd.server_close()
-            self._httpd = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
         self._work_pool.shutdown(wait=True, cancel_futures=True)
         self._training_pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> ComprehendService:
-        if self._httpd is None:
+        if self._server is None:
             self.start()
         return self
 
@@ -243,57 +231,18 @@ ServiceContext = ComprehendService
 """What operation handlers receive (the service itself)."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(LoopbackServer):
     service: ComprehendService
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
-        super().__init__(address, handler)
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        """Close kept-alive client connections, so that a stopped service answers nothing."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses its connection, which keeps latency low
-    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+class _RequestHandler(RequestHandler):
+    json_content_type = CONTENT_TYPE
+    logger = LOG
     server: _Server
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        status, payload = self.server.service.dispatch(self.headers.get("X-Amz-Target", ""), body)
-        self._send(status, payload)
+        status, payload = self.server.service.dispatch(self.headers.get("X-Amz-Target", ""), self._body())
+        self._send_json(status, payload)
 
     def do_GET(self) -> None:  # a health check for scripts: GET / → {"status": "ok"}
-        self._send(200, {"status": "ok"})
-
-    def _send(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", CONTENT_TYPE)
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        LOG.debug("%s - " + format, self.address_string(), *args)
+        self._send_json(200, {"status": "ok"})

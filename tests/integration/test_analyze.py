@@ -12,6 +12,8 @@ import fnmatch
 import json
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -141,6 +143,36 @@ def post(
     return int(result["statusCode"]), json.loads(result["body"]) if result.get("body") else {}
 
 
+@contextlib.contextmanager
+def function_env(env: Offline, **values: str) -> Iterator[None]:
+    """AnalyzeFunction with some environment variables changed (what a redeploy with other parameters
+    does); the changed environment is a cold start, so the layer's caches start empty."""
+    environment = env.router.resolve("AnalyzeFunction").environment
+    saved = dict(environment)
+    environment.update(values)
+    try:
+        yield
+    finally:
+        environment.clear()
+        environment.update(saved)
+
+
+def results_table(env: Offline) -> Any:
+    return boto3.resource("dynamodb", region_name="us-east-1").Table(
+        env.stack.outputs["AnalysisResultsTableName"]
+    )
+
+
+def stored_items(env: Offline) -> list[dict[str, Any]]:
+    return list(results_table(env).scan(ConsistentRead=True)["Items"])
+
+
+def stored(env: Offline, analysis_id: str) -> dict[str, Any]:
+    item = results_table(env).get_item(Key={"analysis_id": analysis_id}, ConsistentRead=True).get("Item")
+    assert item is not None, analysis_id
+    return dict(item)
+
+
 def test_sample_event_gets_entities_and_classes_from_both_active_endpoints(
     offline: Offline, arns: dict[str, str]
 ) -> None:
@@ -246,13 +278,17 @@ def test_unknown_routes_are_not_served(offline: Offline) -> None:
 
 def test_the_function_may_call_exactly_the_endpoints_the_workflow_creates() -> None:
     """Least privilege: the translated template grants only DetectEntities / ClassifyDocument, each on the
-    endpoint names the workflow gives its own kind, and SSM reads under the stack's prefix."""
+    endpoint names the workflow gives its own kind, SSM reads under the stack's prefix, and PutItem on the
+    analysis results table."""
     template = translate(load_template(), {"ResourcePrefix": "comprehend-al"})
     role = template["Resources"]["AnalyzeFunctionRole"]["Properties"]
     statements = [s for p in role.get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
 
     def resolve(value: Any) -> str:
         text, variables = value, {}
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            logical, attribute = value["Fn::GetAtt"]
+            return f"{logical}.{attribute}"
         if isinstance(value, dict):
             text = value["Fn::Sub"]
             if isinstance(text, list):
@@ -274,7 +310,13 @@ def test_the_function_may_call_exactly_the_endpoints_the_workflow_creates() -> N
         "comprehend:DetectEntities",
         "comprehend:ClassifyDocument",
     }
-    assert set(grants) == {"ssm:GetParameter", "comprehend:DetectEntities", "comprehend:ClassifyDocument"}
+    assert set(grants) == {
+        "ssm:GetParameter",
+        "comprehend:DetectEntities",
+        "comprehend:ClassifyDocument",
+        "dynamodb:PutItem",
+    }
+    assert grants["dynamodb:PutItem"] == ["AnalysisResultsTable.Arn"]
     assert not any("*" in resources for resources in grants.values())
     settings = Settings.model_validate(
         {"DATA_BUCKET": "b", "REGISTRY_TABLE": "t", "PARAMETER_PREFIX": "/comprehend-al"}
@@ -305,3 +347,112 @@ def test_the_template_protects_the_api_with_iam_and_throttling() -> None:
         > 0
         < api["DefaultRouteSettings"]["ThrottlingBurstLimit"]
     )
+
+
+# --- stored results (StoreAnalysisResults) ---------------------------------------------------------------
+def test_results_are_not_stored_by_default(offline: Offline, arns: dict[str, str]) -> None:
+    # Given the stack deployed with its default parameters and both models active
+    assert offline.router.resolve("AnalyzeFunction").environment["STORE_ANALYSIS_RESULTS"] == "false"
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    activate(offline, ModelKind.CLASSIFIER, arns["clf_model"], arns["clf_new"])
+    before = len(stored_items(offline))
+    # When a text is analyzed
+    status, body = post(offline, {"text": SENTENCE})
+    # Then the answer has no analysis id and nothing was written
+    assert status == 200 and body["entities"]["entities"]
+    assert body["analysis_id"] is None
+    assert len(stored_items(offline)) == before
+
+
+def test_results_are_stored_without_text_when_enabled(offline: Offline, arns: dict[str, str]) -> None:
+    # Given storage on (text storage at its default: off)
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    activate(offline, ModelKind.CLASSIFIER, arns["clf_model"], arns["clf_new"])
+    assert offline.router.resolve("AnalyzeFunction").environment["STORE_ANALYSIS_TEXT"] == "false"
+    with function_env(offline, STORE_ANALYSIS_RESULTS="true"):
+        # When a text is analyzed
+        status, body = post(offline, {"text": SENTENCE})
+    # Then the answer names the stored item, which holds the model versions, entities and classes
+    assert status == 200 and body["analysis_id"]
+    item = stored(offline, body["analysis_id"])
+    assert item["entities"]["model_version"] == "v20260101-000000-aaaaaa"
+    assert item["entities"]["endpoint_arn"] == arns["ner_new"]
+    assert item["classes"]["model_version"] == "v20260101-000000-bbbbbb"
+    assert [(e["type"], e["begin_offset"], e["end_offset"]) for e in item["entities"]["entities"]] == [
+        (e["type"], e["begin_offset"], e["end_offset"]) for e in body["entities"]["entities"]
+    ]
+    assert all(isinstance(e["score"], Decimal) for e in item["entities"]["entities"])
+    assert [c["name"] for c in item["classes"]["classes"]] == [c["name"] for c in body["classes"]["classes"]]
+    assert item["text_bytes"] == len(SENTENCE.encode()) and item["created_at"]
+    # And no document text: neither the request's nor any entity's span
+    assert "text" not in item
+    assert all("text" not in e for e in item["entities"]["entities"])
+    dumped = json.dumps(item, default=str)
+    assert not any(e["text"] in dumped for e in body["entities"]["entities"])
+    # While the answer itself still carries the entity texts
+    assert {"QXT", "Priya Tanaka"} <= {e["text"] for e in body["entities"]["entities"]}
+
+
+def test_text_and_entity_spans_are_stored_only_when_text_storage_is_on(
+    offline: Offline, arns: dict[str, str]
+) -> None:
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    with function_env(offline, STORE_ANALYSIS_RESULTS="true", STORE_ANALYSIS_TEXT="true"):
+        status, body = post(offline, {"text": SENTENCE})
+    assert status == 200
+    item = stored(offline, body["analysis_id"])
+    assert item["text"] == SENTENCE
+    assert [e["text"] for e in item["entities"]["entities"]] == [
+        e["text"] for e in body["entities"]["entities"]
+    ]
+    assert "classes" not in item and item["skipped"] == {"classifier": "no active model"}
+
+
+def test_a_stored_result_expires_after_the_retention_days(offline: Offline, arns: dict[str, str]) -> None:
+    activate(offline, ModelKind.CLASSIFIER, arns["clf_model"], arns["clf_new"])
+    with function_env(offline, STORE_ANALYSIS_RESULTS="true", ANALYSIS_RETENTION_DAYS="7"):
+        before = time.time()
+        status, body = post(offline, {"text": SENTENCE})
+        after = time.time()
+    assert status == 200
+    item = stored(offline, body["analysis_id"])
+    expires_at = int(item["expires_at"])
+    assert before + 7 * 86_400 - 1 <= expires_at <= after + 7 * 86_400
+    created = datetime.fromisoformat(item["created_at"])
+    assert expires_at == int((created + timedelta(days=7)).timestamp())
+
+
+def test_a_storage_failure_still_answers_200_without_an_analysis_id(
+    offline: Offline, arns: dict[str, str], capfd: pytest.CaptureFixture[str]
+) -> None:
+    # Given storage on, but a table the write cannot reach
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    before = len(stored_items(offline))
+    with function_env(offline, STORE_ANALYSIS_RESULTS="true", ANALYSIS_RESULTS_TABLE="no-such-table"):
+        # When a text is analyzed
+        status, body = post(offline, {"text": SENTENCE})
+    # Then the analysis is answered, without an analysis id, and the failure is a warning without the text
+    assert status == 200 and body["entities"]["entities"]
+    assert body["analysis_id"] is None
+    assert len(stored_items(offline)) == before
+    logged = capfd.readouterr().out
+    assert "analysis result not stored" in logged and "ResourceNotFoundException" in logged
+    assert SENTENCE not in logged
+
+
+def test_the_results_table_and_its_switches_are_wired_from_the_parameters() -> None:
+    template = load_template()
+    parameters, resources = template["Parameters"], template["Resources"]
+    assert parameters["StoreAnalysisResults"]["Default"] == "false"
+    assert parameters["AnalysisRetentionDays"]["Default"] == 30
+    variables = resources["AnalyzeFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables == {
+        "ANALYSIS_RESULTS_TABLE": {"Ref": "AnalysisResultsTable"},
+        "STORE_ANALYSIS_RESULTS": {"Ref": "StoreAnalysisResults"},
+        "STORE_ANALYSIS_TEXT": {"Ref": "StorePredictionText"},
+        "ANALYSIS_RETENTION_DAYS": {"Ref": "AnalysisRetentionDays"},
+    }
+    table = resources["AnalysisResultsTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "analysis_id", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["SSESpecification"]["SSEEnabled"] is True and table["BillingMode"] == "PAY_PER_REQUEST"

@@ -10,13 +10,23 @@ retried once with freshly read parameters.
 Limits are Comprehend's: DetectEntities on a custom endpoint takes at most 5,000 bytes of UTF-8,
 ClassifyDocument at most 10,000. A text over 5,000 bytes is still classified (entities are skipped with
 the reason); a text neither model can take is refused.
+
+Results can be kept (``STORE_ANALYSIS_RESULTS=true``) in the analysis results table, one item per request
+keyed by ``analysis_id``, with a DynamoDB TTL of ``ANALYSIS_RETENTION_DAYS``: model versions, entity types,
+offsets and scores, classes. Document text (the request's, and each entity's span) is kept only when
+``STORE_ANALYSIS_TEXT=true``. Storage is best effort: a failed write is logged and the result is returned
+without an ``analysis_id``.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from comprehend_al.errors import InvalidRequest, WorkflowError
 from comprehend_al.models import ModelKind
+from comprehend_al.observability import logger
 from comprehend_al.registry import version_of_arn
 
 MAX_ENTITY_BYTES = 5_000
@@ -82,6 +93,7 @@ class ClassesResult(ModelRef):
 
 
 class AnalyzeResult(BaseModel):
+    analysis_id: str | None = None  # set when the result was stored (STORE_ANALYSIS_RESULTS=true)
     text_bytes: int
     entities: EntitiesResult | None = None
     classes: ClassesResult | None = None
@@ -90,8 +102,6 @@ class AnalyzeResult(BaseModel):
 
 def parse_request(body: str | bytes | None) -> AnalyzeRequest:
     """The request body → a validated request; InvalidRequest (400) naming the problem."""
-    import json
-
     if body is None or (isinstance(body, str | bytes) and not body.strip()):
         raise InvalidRequest('the body must be a JSON object: {"text": "..."}')
     try:
@@ -231,6 +241,75 @@ def _translate(error: ClientError) -> WorkflowError:
     if code in {"TooManyRequestsException", "ThrottlingException"}:
         return InferenceUnavailable(f"Comprehend throttled the request: {message}", throttled=True)
     return InferenceUnavailable(f"Comprehend {code or 'error'}: {message}")
+
+
+# --- the analysis results table -------------------------------------------------------------------------
+@dataclass
+class ResultRecorder:
+    """Stores an analysis (best effort): ``record`` returns the result with its ``analysis_id`` when the
+    item was written, and the result unchanged when storage is off or the write failed."""
+
+    settings: AnalysisSettings
+    table: Any | None  # boto3 DynamoDB Table; None when storage is off
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
+
+    def item(self, analysis_id: str, request: AnalyzeRequest, result: AnalyzeResult) -> dict[str, Any]:
+        """The stored item: no document text (request or entity span) unless ``store_text``."""
+        now = self.clock()
+        item: dict[str, Any] = {
+            "analysis_id": analysis_id,
+            "created_at": now.isoformat(),
+            "expires_at": int((now + timedelta(days=self.settings.retention_days)).timestamp()),
+            "text_bytes": result.text_bytes,
+            "skipped": result.skipped,
+        }
+        if result.entities is not None:
+            keep = {"type", "begin_offset", "end_offset", "score"} | (
+                {"text"} if self.settings.store_text else set()
+            )
+            item["entities"] = {
+                **result.entities.model_dump(mode="json", exclude={"entities"}),
+                "entities": [e.model_dump(mode="json", include=keep) for e in result.entities.entities],
+            }
+        if result.classes is not None:
+            item["classes"] = result.classes.model_dump(mode="json")
+        if self.settings.store_text:
+            item["text"] = request.text
+        return item
+
+    def record(self, request: AnalyzeRequest, result: AnalyzeResult) -> AnalyzeResult:
+        if not self.settings.store_results or self.table is None:
+            return result
+        analysis_id = self.new_id()
+        try:
+            self.table.put_item(Item=_to_dynamo(self.item(analysis_id, request, result)))
+        except Exception as error:  # best effort: a lost record must not cost the caller the answer
+            logger.warning(
+                "analysis result not stored",
+                extra={"analysis_id": analysis_id, "error": type(error).__name__, "detail": str(error)},
+            )
+            return result
+        return result.model_copy(update={"analysis_id": analysis_id})
+
+
+def _to_dynamo(value: Any) -> Any:
+    return json.loads(json.dumps(value), parse_float=Decimal)
+
+
+@lru_cache(maxsize=1)
+def default_recorder() -> ResultRecorder:
+    """The recorder of this Lambda process (the table resource is built once per cold start)."""
+    settings = AnalysisSettings.model_validate(dict(os.environ))
+    table = None
+    if settings.store_results and settings.results_table:
+        table = boto3.resource("dynamodb").Table(settings.results_table)
+    return ResultRecorder(settings=settings, table=table)
+
+
+def analyze_and_record(request: AnalyzeRequest) -> AnalyzeResult:
+    """Analyze with the active endpoints, then store the result when configured (never failing for it)."""
+    return default_recorder().record(request, default_analyzer().analyze(request))
 
 
 @lru_cache(maxsize=1)

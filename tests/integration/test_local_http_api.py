@@ -1,0 +1,90 @@
+"""The HTTP API runs offline: requests to the local gateway reach the real handlers as API Gateway events."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local import cli, datagen
+from local.apigw import LocalHttpApi, routes
+from local.stack import Offline, load_template, running
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Offline, str]]:
+    with running(tmp_path_factory.mktemp("api") / "comprehend") as env:
+        env.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(100, seed=99)))
+        env.stack.upload("train/new/first.csv", datagen.to_csv(datagen.generate(100, seed=1)))
+        api = LocalHttpApi(env.stack.template, env.router)
+        url = api.start()
+        yield env, url
+        api.stop()
+
+
+def post(url: str, body: Any) -> tuple[int, dict[str, Any]]:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_routes_come_from_the_template() -> None:
+    """Given the template, then every HttpApi event of a function is a route of the local gateway."""
+    assert {"POST /classify", "POST /feedback", "POST /analyze"} <= set(routes(load_template()))
+
+
+def test_classify_over_http_returns_a_prediction(served: tuple[Offline, str]) -> None:
+    """Given a trained model, when a client POSTs /classify, then the real handler answers with scores."""
+    _, url = served
+
+    status, body = post(f"{url}/classify", {"text": "my parcel never arrived, tracking says depot"})
+
+    assert status == 200
+    assert body["label"] == "SHIPPING" and body["prediction_id"]
+    assert sorted(c["Name"] for c in body["classes"]) == sorted(datagen.TOPICS)
+
+
+def test_feedback_with_an_unknown_label_is_a_400(served: tuple[Offline, str]) -> None:
+    """Given the model's labels, when feedback names another label, then the client gets a 400 naming it."""
+    _, url = served
+
+    status, body = post(f"{url}/feedback", {"text": "hello", "label": "NOT_A_LABEL"})
+
+    assert status == 400 and body["error"]["field"] == "label"
+
+
+def test_unknown_route_is_a_404(served: tuple[Offline, str]) -> None:
+    """Given the gateway, when a path no function serves is requested, then it answers 404."""
+    _, url = served
+
+    assert post(f"{url}/nope", {})[0] == 404
+
+
+def test_cli_classify_posts_to_the_api(
+    served: tuple[Offline, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a running API, when `local.cli classify` is used, then it prints the prediction and exits 0."""
+    _, url = served
+
+    code = cli.main(["classify", "--api", url, "--text", "I was charged twice on my card"])
+
+    out = capsys.readouterr().out
+    assert code == 0 and "HTTP 200" in out and '"label": "BILLING"' in out
+
+
+def test_cli_without_a_running_stack_says_so(tmp_path: Path) -> None:
+    """Given no `serve` has written its API URL, when `classify` runs, then it exits with a clear message."""
+    with pytest.raises(SystemExit, match=re.escape("start `python -m local.cli serve` first")):
+        cli.main(["classify", "--state-dir", str(tmp_path), "--text", "hi"])
