@@ -246,3 +246,22 @@ def test_reuploading_the_current_dataset_retrains_on_the_same_rows(offline: Offl
     # the local engine is deterministic: the same rows give the same metrics
     assert (champion["status"], challenger["status"]) == ("active", "rejected")
     assert "a tie keeps the champion" in challenger["reason"]
+
+
+def test_changed_test_set_evaluates_the_champion_again(offline: Offline) -> None:
+    """Given a champion evaluated on the old test set, when the fixed test set changes and new data
+    arrives, then the champion is tested on the new version too and both are compared on it."""
+    offline.stack.upload("train/new/first.csv", csv_rows(75, seed=1))
+    offline.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(200, seed=42)))
+
+    result = offline.stack.upload("train/new/second.csv", csv_rows(300, seed=2))
+
+    assert result["status"] == "SUCCEEDED"
+    champion, challenger = models(offline)
+    assert len(champion["evaluations"]) == 2  # the old test version and the new one
+    assert set(challenger["evaluations"]) <= set(champion["evaluations"])
+    new_version = challenger["test_version"]
+    assert challenger["selection"]["champion_value"] == pytest.approx(
+        champion["evaluations"][new_version]["F1Score"]
+    )
+    assert calls(offline, "StartTestJobFunction") == 2

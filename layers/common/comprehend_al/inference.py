@@ -130,6 +130,17 @@ ParameterReader = Callable[[str, bool], str | None]
 """(name, force_fetch) → value, or None when the parameter does not exist."""
 
 
+class AnalysisSettings(BaseModel):
+    """The environment of the analyze function: where and whether results are kept."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    results_table: str = Field("", alias="ANALYSIS_RESULTS_TABLE")
+    store_results: bool = Field(False, alias="STORE_ANALYSIS_RESULTS")
+    store_text: bool = Field(False, alias="STORE_ANALYSIS_TEXT")
+    retention_days: int = Field(30, ge=1, alias="ANALYSIS_RETENTION_DAYS")
+
+
 def powertools_parameter(name: str, force_fetch: bool = False) -> str | None:
     from aws_lambda_powertools.utilities import parameters
 
