@@ -423,7 +423,7 @@ def test_a_stored_result_expires_after_the_retention_days(offline: Offline, arns
 
 
 def test_a_storage_failure_still_answers_200_without_an_analysis_id(
-    offline: Offline, arns: dict[str, str], capfd: pytest.CaptureFixture[str]
+    offline: Offline, arns: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given storage on, but a table the write cannot reach
     activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
@@ -435,9 +435,9 @@ def test_a_storage_failure_still_answers_200_without_an_analysis_id(
     assert status == 200 and body["entities"]["entities"]
     assert body["analysis_id"] is None
     assert len(stored_items(offline)) == before
-    logged = capfd.readouterr().out
-    assert "analysis result not stored" in logged and "ResourceNotFoundException" in logged
-    assert SENTENCE not in logged
+    (warning,) = [r for r in caplog.records if r.getMessage() == "analysis result not stored"]
+    assert warning.levelname == "WARNING" and vars(warning)["error"] == "ResourceNotFoundException"
+    assert SENTENCE not in json.dumps(vars(warning), default=str)
 
 
 def test_the_results_table_and_its_switches_are_wired_from_the_parameters() -> None:
