@@ -361,3 +361,13 @@ def test_asl_lint_wrapper_reports_an_invalid_definition(asl: dict[str, Any]) -> 
     Then E3601 reports it (the wrapper really runs the rule: a clean result above means something)."""
     broken = json.loads(json.dumps(asl).replace('"SecondsPath": "$.poll_seconds"', '"Seconds": "soon"'))
     assert any(finding.startswith("E3601") for finding in lint_definition(broken))
+
+
+def test_run_lock_outlives_the_longest_execution() -> None:
+    """Given the machine's TimeoutSeconds and the default lock expiry of a run
+    When they are compared
+    Then the lock lasts longer, so a live run never loses it to expiry."""
+    from comprehend_al.config import Settings
+
+    definition = json.loads(ASL.read_text())
+    assert Settings.model_fields["lock_seconds"].default > definition["TimeoutSeconds"]

@@ -41,7 +41,8 @@ class Settings(BaseModel):
     max_poll_attempts: int = Field(240, ge=1, alias="MAX_POLL_ATTEMPTS")
     min_docs_per_label: int = Field(10, ge=1, alias="MIN_DOCS_PER_LABEL")
     min_docs_total: int = Field(50, ge=1, alias="MIN_DOCS_TOTAL")
-    lock_seconds: int = Field(6 * 3600, ge=60, alias="LOCK_SECONDS")
+    # longer than the state machine's TimeoutSeconds (24 h): a live run never loses its lock to expiry
+    lock_seconds: int = Field(25 * 3600, ge=60, alias="LOCK_SECONDS")
 
     # S3 layout: one meaning per prefix.
     upload_prefix: str = "train/new/"
