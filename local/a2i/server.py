@@ -35,7 +35,6 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -62,7 +61,7 @@ from local.a2i.store import (
     parse_iso,
     utc_now,
 )
-from local.httpserver import BackgroundServer, LoopbackServer, RequestHandler
+from local.httpserver import LocalService, LoopbackServer, RequestHandler
 
 LOG = logging.getLogger("local.a2i")
 
@@ -112,7 +111,7 @@ class Faults:
             raise error
 
 
-class A2IService:
+class A2IService(LocalService):
     """A local A2I runtime with a reviewer web page.
 
     ``state_dir``: where loops persist (a new service on the same directory finds them again).
@@ -139,6 +138,7 @@ class A2IService:
         flow_definitions: Iterable[str] | None = None,
         max_in_progress: int = 1000,
     ) -> None:
+        super().__init__(s3_client_factory)
         self.state_dir = Path(state_dir)
         self.output_bucket = output_bucket
         self.output_prefix = (
@@ -149,58 +149,18 @@ class A2IService:
         self.max_in_progress = max_in_progress
         self.faults = Faults()
         self.store = LoopStore(self.state_dir)
-        self._s3_factory = s3_client_factory
-        self._s3: Any = None
-        self._s3_lock = threading.Lock()
-        self._server: BackgroundServer | None = None
-        self.url: str | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0: any free port) in a background thread; returns the base URL."""
-        if self._server is not None:
-            assert self.url is not None
-            return self.url
-        httpd = _Server((host, port), _RequestHandler)
-        httpd.service = self
-        self._server = BackgroundServer(httpd, name="a2i-http", poll_interval=0.05)
-        self.url = self._server.url
-        LOG.info(
-            "local A2I listening on %s (review page %s/review, state in %s)",
-            self.url,
-            self.url,
-            self.state_dir,
-        )
-        return self.url
+    thread_name = "a2i-http"
+    poll_interval = 0.05
+
+    def _log_listening(self, url: str) -> None:
+        LOG.info("local A2I listening on %s (review page %s/review, state in %s)", url, url, self.state_dir)
 
     def stop(self) -> None:
         """Stop serving (loops stay on disk)."""
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        self._stop_serving()
         self.url = None
-
-    def __enter__(self) -> A2IService:
-        if self._server is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def s3(self) -> Any:
-        with self._s3_lock:
-            if self._s3 is None:
-                if self._s3_factory is not None:
-                    self._s3 = self._s3_factory()
-                else:
-                    import boto3
-
-                    self._s3 = boto3.client("s3")
-            return self._s3
 
     # --- the Python API (automatic reviewers, the offline stack) -------------------------------------
     def pending(self) -> list[dict[str, Any]]:
@@ -624,14 +584,10 @@ def _answer_content(document: Any, answers: dict[str, str]) -> dict[str, str]:
 
 
 # --- HTTP ------------------------------------------------------------------------------------------------
-class _Server(LoopbackServer):
-    service: A2IService
-
-
 class _RequestHandler(RequestHandler):
     json_content_type = CONTENT_TYPE
     logger = LOG
-    server: _Server
+    server: LoopbackServer[A2IService]
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -690,3 +646,6 @@ class _RequestHandler(RequestHandler):
 
     def _send_html(self, status: int, html: str) -> None:
         self._send(status, html.encode("utf-8"), "text/html; charset=utf-8", {})
+
+
+A2IService.handler_class = _RequestHandler

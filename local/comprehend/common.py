@@ -1,4 +1,4 @@
-"""Helpers shared by the operation modules: request fields, validation, ARNs, pagination, time."""
+"""Helpers shared by the operation modules: request fields, validation, ARNs, pagination, time, text."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from local.comprehend.errors import InvalidRequestException
+from local.comprehend.errors import InvalidRequestException, TextSizeLimitExceededException
 
 T = TypeVar("T")
 
@@ -88,3 +88,25 @@ def time_filter(value: float | None, before: Any, after: Any) -> bool:
     if before is not None and not value < float(before):
         return False
     return not (after is not None and not value > float(after))
+
+
+def reject_bytes(request: dict[str, Any]) -> None:
+    """The real-time operations take plain text only."""
+    if request.get("Bytes") is not None:
+        raise InvalidRequestException(
+            "Semi-structured documents (Bytes) are not supported by the local service"
+        )
+
+
+def check_text(request: dict[str, Any], max_bytes: int) -> str:
+    """A real-time request's ``Text``: a non-empty string of at most ``max_bytes`` bytes of UTF-8."""
+    text = request.get("Text")
+    if not isinstance(text, str) or not text:
+        raise InvalidRequestException("Text must be a non-empty string")
+    size = len(text.encode("utf-8"))
+    if size > max_bytes:
+        raise TextSizeLimitExceededException(
+            "Input text size exceeds limit. Max length of request text allowed is "
+            f"{max_bytes} bytes while in this request the text size is {size} bytes"
+        )
+    return text

@@ -20,7 +20,6 @@ import traceback
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from local.comprehend import registry
@@ -33,7 +32,7 @@ from local.comprehend.errors import (
 from local.comprehend.faults import Faults
 from local.comprehend.store import ResourceStore
 from local.comprehend.validation import validate_request
-from local.httpserver import BackgroundServer, LoopbackServer, RequestHandler
+from local.httpserver import LocalService, LoopbackServer, RequestHandler
 
 LOG = logging.getLogger("local.comprehend")
 
@@ -59,7 +58,7 @@ def load_operation_modules(modules: tuple[str, ...] = OPERATION_MODULES) -> None
             raise
 
 
-class ComprehendService:
+class ComprehendService(LocalService):
     """A local Amazon Comprehend (custom classification, and what other modules register).
 
     ``state_dir``: where resources (JSON) and models (files) persist; a new service on the same directory
@@ -84,6 +83,7 @@ class ComprehendService:
         max_text_bytes: int = 10_000,
     ) -> None:
         load_operation_modules()
+        super().__init__(s3_client_factory, {"region_name": region})
         self.state_dir = Path(state_dir)
         self.region = region
         self.account_id = account_id
@@ -93,9 +93,6 @@ class ComprehendService:
         self.faults = Faults()
         self.store = ResourceStore(self.state_dir)
         self.operations: dict[str, registry.Handler] = registry.OPERATIONS
-        self._s3_factory = s3_client_factory
-        self._s3: Any = None
-        self._s3_lock = threading.Lock()
         self._models: dict[str, Any] = {}
         self._models_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -103,56 +100,23 @@ class ComprehendService:
             max(1, training_workers), thread_name_prefix="comprehend-train"
         )
         self._work_pool = ThreadPoolExecutor(4, thread_name_prefix="comprehend-work")
-        self._server: BackgroundServer | None = None
-        self.url: str | None = None
         for hook in registry.RESTART_HOOKS:
             hook(self)
 
     # --- lifecycle -----------------------------------------------------------------------------------
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve on ``host:port`` (0: any free port) in a background thread; returns the base URL."""
-        if self._server is not None:
-            assert self.url is not None
-            return self.url
-        httpd = _Server((host, port), _RequestHandler)
-        httpd.service = self
-        self._server = BackgroundServer(httpd, name="comprehend-http")
-        self.url = self._server.url
-        LOG.info("local Comprehend listening on %s (state in %s)", self.url, self.state_dir)
-        return self.url
+    thread_name = "comprehend-http"
+
+    def _log_listening(self, url: str) -> None:
+        LOG.info("local Comprehend listening on %s (state in %s)", url, self.state_dir)
 
     def stop(self) -> None:
         """Stop serving and wait for background work (queued work is cancelled)."""
         self._stopping.set()
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+        self._stop_serving()
         self._work_pool.shutdown(wait=True, cancel_futures=True)
         self._training_pool.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> ComprehendService:
-        if self._server is None:
-            self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
     # --- what handlers use ---------------------------------------------------------------------------
-    @property
-    def s3(self) -> Any:
-        with self._s3_lock:
-            if self._s3 is None:
-                if self._s3_factory is not None:
-                    self._s3 = self._s3_factory()
-                else:
-                    import boto3
-
-                    self._s3 = boto3.client("s3", region_name=self.region)
-            return self._s3
-
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
@@ -231,14 +195,10 @@ ServiceContext = ComprehendService
 """What operation handlers receive (the service itself)."""
 
 
-class _Server(LoopbackServer):
-    service: ComprehendService
-
-
 class _RequestHandler(RequestHandler):
     json_content_type = CONTENT_TYPE
     logger = LOG
-    server: _Server
+    server: LoopbackServer[ComprehendService]
 
     def do_POST(self) -> None:
         status, payload = self.server.service.dispatch(self.headers.get("X-Amz-Target", ""), self._body())
@@ -246,3 +206,6 @@ class _RequestHandler(RequestHandler):
 
     def do_GET(self) -> None:  # a health check for scripts: GET / → {"status": "ok"}
         self._send_json(200, {"status": "ok"})
+
+
+ComprehendService.handler_class = _RequestHandler
