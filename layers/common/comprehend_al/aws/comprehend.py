@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import boto3
+from botocore import xform_name
 from botocore.config import Config
 
 from comprehend_al.aws.errors import aws_call
@@ -148,11 +149,72 @@ class ComprehendClient:
         return RecognizerOps(self.client)
 
 
-class ClassifierOps:
+class _ModelApi:
+    """What both model kinds' APIs share: describe / stop training, start / describe a test job.
+
+    The operation names follow one pattern per kind (``Describe<Model>``, ``Start<Job>``, ...), so the
+    kind classes only name their nouns and build their own training request.
+    """
+
+    kind: ModelKind
+    model: str  # "DocumentClassifier" | "EntityRecognizer"
+    metadata_key: str  # where the training metrics are in the model's properties
+    job: str  # "DocumentClassificationJob" | "EntitiesDetectionJob"
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        with aws_call(operation):
+            return dict(getattr(self.client, xform_name(operation))(**kwargs))
+
+    def describe_training(self, model_arn: str) -> TrainingStatus:
+        response = self._call(f"Describe{self.model}", **{f"{self.model}Arn": model_arn})
+        props = response[f"{self.model}Properties"]
+        metadata = props.get(self.metadata_key) or {}
+        return TrainingStatus(
+            status=props["Status"],
+            message=props.get("Message", ""),
+            metrics=_float_metrics(metadata.get("EvaluationMetrics")),
+        )
+
+    def stop_training(self, model_arn: str) -> None:
+        self._call(f"StopTraining{self.model}", **{f"{self.model}Arn": model_arn})
+
+    def _job_options(self, language: str) -> dict[str, Any]:
+        return {}
+
+    def start_test_job(
+        self, *, model_arn: str, job_name: str, input_uri: str, output_uri: str, role_arn: str, language: str
+    ) -> str:
+        response = self._call(
+            f"Start{self.job}",
+            JobName=job_name[:256],
+            InputDataConfig={"S3Uri": input_uri, "InputFormat": "ONE_DOC_PER_LINE"},
+            OutputDataConfig={"S3Uri": output_uri},
+            DataAccessRoleArn=role_arn,
+            **{f"{self.model}Arn": model_arn},
+            **self._job_options(language),
+        )
+        return str(response["JobId"])
+
+    def describe_test_job(self, job_id: str) -> JobStatus:
+        props = self._call(f"Describe{self.job}", JobId=job_id)[f"{self.job}Properties"]
+        return JobStatus(
+            status=props["JobStatus"],
+            message=props.get("Message", ""),
+            output_uri=props.get("OutputDataConfig", {}).get("S3Uri", ""),
+        )
+
+
+class ClassifierOps(_ModelApi):
     kind = ModelKind.CLASSIFIER
+    model = "DocumentClassifier"
+    metadata_key = "ClassifierMetadata"
+    job = "DocumentClassificationJob"
 
     def __init__(self, client: Any, *, mode: str = "MULTI_CLASS", delimiter: str = "|") -> None:
-        self.client = client
+        super().__init__(client)
         self.mode = mode
         self.delimiter = delimiter
 
@@ -174,66 +236,29 @@ class ClassifierOps:
         }
         if self.mode == "MULTI_LABEL":
             input_config["LabelDelimiter"] = self.delimiter
-        with aws_call("CreateDocumentClassifier"):
-            response = self.client.create_document_classifier(
-                DocumentClassifierName=name,
-                VersionName=version,
-                DataAccessRoleArn=role_arn,
-                InputDataConfig=input_config,
-                OutputDataConfig={"S3Uri": output_uri},
-                LanguageCode=language,
-                Mode=self.mode,
-                Tags=_tags(tags),
-                ClientRequestToken=f"{name}-{version}"[:64],
-            )
+        response = self._call(
+            "CreateDocumentClassifier",
+            DocumentClassifierName=name,
+            VersionName=version,
+            DataAccessRoleArn=role_arn,
+            InputDataConfig=input_config,
+            OutputDataConfig={"S3Uri": output_uri},
+            LanguageCode=language,
+            Mode=self.mode,
+            Tags=_tags(tags),
+            ClientRequestToken=f"{name}-{version}"[:64],
+        )
         return str(response["DocumentClassifierArn"])
 
-    def describe_training(self, model_arn: str) -> TrainingStatus:
-        with aws_call("DescribeDocumentClassifier"):
-            props = self.client.describe_document_classifier(DocumentClassifierArn=model_arn)[
-                "DocumentClassifierProperties"
-            ]
-        metadata = props.get("ClassifierMetadata") or {}
-        return TrainingStatus(
-            status=props["Status"],
-            message=props.get("Message", ""),
-            metrics=_float_metrics(metadata.get("EvaluationMetrics")),
-        )
 
-    def stop_training(self, model_arn: str) -> None:
-        with aws_call("StopTrainingDocumentClassifier"):
-            self.client.stop_training_document_classifier(DocumentClassifierArn=model_arn)
-
-    def start_test_job(
-        self, *, model_arn: str, job_name: str, input_uri: str, output_uri: str, role_arn: str, language: str
-    ) -> str:
-        with aws_call("StartDocumentClassificationJob"):
-            response = self.client.start_document_classification_job(
-                JobName=job_name[:256],
-                DocumentClassifierArn=model_arn,
-                InputDataConfig={"S3Uri": input_uri, "InputFormat": "ONE_DOC_PER_LINE"},
-                OutputDataConfig={"S3Uri": output_uri},
-                DataAccessRoleArn=role_arn,
-            )
-        return str(response["JobId"])
-
-    def describe_test_job(self, job_id: str) -> JobStatus:
-        with aws_call("DescribeDocumentClassificationJob"):
-            props = self.client.describe_document_classification_job(JobId=job_id)[
-                "DocumentClassificationJobProperties"
-            ]
-        return JobStatus(
-            status=props["JobStatus"],
-            message=props.get("Message", ""),
-            output_uri=props.get("OutputDataConfig", {}).get("S3Uri", ""),
-        )
-
-
-class RecognizerOps:
+class RecognizerOps(_ModelApi):
     kind = ModelKind.ENTITY_RECOGNIZER
+    model = "EntityRecognizer"
+    metadata_key = "RecognizerMetadata"
+    job = "EntitiesDetectionJob"
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    def _job_options(self, language: str) -> dict[str, Any]:
+        return {"LanguageCode": language}  # required for entity detection jobs
 
     def start_training(
         self,
@@ -247,64 +272,22 @@ class RecognizerOps:
         tags: dict[str, str],
     ) -> str:
         del output_uri  # entity recognizers write no training output to S3
-        types = sorted(dataset.label_counts)
-        with aws_call("CreateEntityRecognizer"):
-            response = self.client.create_entity_recognizer(
-                RecognizerName=name,
-                VersionName=version,
-                DataAccessRoleArn=role_arn,
-                InputDataConfig={
-                    "DataFormat": "COMPREHEND_CSV",
-                    "EntityTypes": [{"Type": t} for t in types],
-                    "Documents": {"S3Uri": dataset.train_uri, "TestS3Uri": dataset.test_uri},
-                    "Annotations": {
-                        "S3Uri": dataset.train_annotations_uri or "",
-                        "TestS3Uri": dataset.test_annotations_uri or "",
-                    },
+        response = self._call(
+            "CreateEntityRecognizer",
+            RecognizerName=name,
+            VersionName=version,
+            DataAccessRoleArn=role_arn,
+            InputDataConfig={
+                "DataFormat": "COMPREHEND_CSV",
+                "EntityTypes": [{"Type": t} for t in sorted(dataset.label_counts)],
+                "Documents": {"S3Uri": dataset.train_uri, "TestS3Uri": dataset.test_uri},
+                "Annotations": {
+                    "S3Uri": dataset.train_annotations_uri or "",
+                    "TestS3Uri": dataset.test_annotations_uri or "",
                 },
-                LanguageCode=language,
-                Tags=_tags(tags),
-                ClientRequestToken=f"{name}-{version}"[:64],
-            )
+            },
+            LanguageCode=language,
+            Tags=_tags(tags),
+            ClientRequestToken=f"{name}-{version}"[:64],
+        )
         return str(response["EntityRecognizerArn"])
-
-    def describe_training(self, model_arn: str) -> TrainingStatus:
-        with aws_call("DescribeEntityRecognizer"):
-            props = self.client.describe_entity_recognizer(EntityRecognizerArn=model_arn)[
-                "EntityRecognizerProperties"
-            ]
-        metadata = props.get("RecognizerMetadata") or {}
-        return TrainingStatus(
-            status=props["Status"],
-            message=props.get("Message", ""),
-            metrics=_float_metrics(metadata.get("EvaluationMetrics")),
-        )
-
-    def stop_training(self, model_arn: str) -> None:
-        with aws_call("StopTrainingEntityRecognizer"):
-            self.client.stop_training_entity_recognizer(EntityRecognizerArn=model_arn)
-
-    def start_test_job(
-        self, *, model_arn: str, job_name: str, input_uri: str, output_uri: str, role_arn: str, language: str
-    ) -> str:
-        with aws_call("StartEntitiesDetectionJob"):
-            response = self.client.start_entities_detection_job(
-                JobName=job_name[:256],
-                EntityRecognizerArn=model_arn,
-                InputDataConfig={"S3Uri": input_uri, "InputFormat": "ONE_DOC_PER_LINE"},
-                OutputDataConfig={"S3Uri": output_uri},
-                DataAccessRoleArn=role_arn,
-                LanguageCode=language,
-            )
-        return str(response["JobId"])
-
-    def describe_test_job(self, job_id: str) -> JobStatus:
-        with aws_call("DescribeEntitiesDetectionJob"):
-            props = self.client.describe_entities_detection_job(JobId=job_id)[
-                "EntitiesDetectionJobProperties"
-            ]
-        return JobStatus(
-            status=props["JobStatus"],
-            message=props.get("Message", ""),
-            output_uri=props.get("OutputDataConfig", {}).get("S3Uri", ""),
-        )
