@@ -113,11 +113,11 @@ class FunctionSpec:
 
 
 @dataclass
-class _Context:
+class LambdaContextStub:
     """What a handler gets as ``context`` (the attributes Powertools reads)."""
 
     function_name: str
-    invoked_function_arn: str
+    invoked_function_arn: str = ""
     memory_limit_in_mb: int = 512
     function_version: str = "$LATEST"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
@@ -184,7 +184,7 @@ class LambdaRouter:
                 if faults:
                     raise faults.pop(0)
                 handler = getattr(self._module(spec), spec.handler.rpartition(".")[2])
-                context = _Context(spec.name, spec.arn, deadline=time.time() + spec.timeout)
+                context = LambdaContextStub(spec.name, spec.arn, deadline=time.time() + spec.timeout)
                 return handler(copy.deepcopy(payload), context), None
             except Exception as error:
                 return {

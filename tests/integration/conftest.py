@@ -35,8 +35,6 @@ import importlib.util  # noqa: E402
 import ipaddress  # noqa: E402
 import json  # noqa: E402
 import socket  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -55,6 +53,7 @@ from comprehend_al.registry import Registry  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from local import datagen  # noqa: E402
+from local.stack import LambdaContextStub  # noqa: E402
 from tests.fakes import ACCOUNT, REGION, FakeComprehend  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -130,23 +129,6 @@ def handler_module(function_dir: str) -> ModuleType:
         spec.loader.exec_module(module)
         _HANDLERS[function_dir] = module
     return _HANDLERS[function_dir]
-
-
-@dataclass
-class LambdaContextStub:
-    """What a handler gets as ``context`` (the attributes Powertools reads)."""
-
-    function_name: str
-    invoked_function_arn: str = ""
-    memory_limit_in_mb: int = 512
-    function_version: str = "$LATEST"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/integration"
-    log_stream_name: str = "integration"
-    deadline: float = field(default_factory=lambda: time.time() + 900)
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.time()) * 1000))
 
 
 def sample_event(function_dir: str, name: str) -> dict[str, Any]:
