@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.observability import logger, tracer
-from comprehend_al.predict import FeedbackRequest, error_body, feedback, parse_request
+from comprehend_al.predict import FeedbackRequest, error_response, feedback, json_response, parse_request
 
 app = APIGatewayHttpResolver()
 
@@ -17,17 +16,12 @@ app = APIGatewayHttpResolver()
 @app.post("/feedback")
 def post_feedback() -> Response[str]:
     request = parse_request(app.current_event.decoded_body, FeedbackRequest)
-    return Response(
-        202, content_types.APPLICATION_JSON, json.dumps(feedback(request).model_dump(mode="json"))
-    )
+    return json_response(202, feedback(request).model_dump(mode="json"))
 
 
 @app.exception_handler(Exception)
 def handle_error(error: Exception) -> Response[str]:
-    status, body = error_body(error)
-    if status >= 500:
-        logger.exception("feedback failed", extra={"error": type(error).__name__})
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
+    return error_response(error, "feedback")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -34,6 +34,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import boto3
+from aws_lambda_powertools.event_handler import Response, content_types
 from boto3.dynamodb.conditions import Key
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
@@ -178,6 +179,19 @@ class FeedbackResponse(BaseModel):
     labels: list[str]
     pending: int  # rows waiting in the buffer after this one
     upload: str | None  # the training upload this feedback completed (retraining starts), if any
+
+
+def json_response(status: int, body: Any) -> Response[str]:
+    """An API Gateway response with a JSON body."""
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
+
+
+def error_response(error: Exception, operation: str) -> Response[str]:
+    """The API's answer to an error (``error_body``); server-side errors are logged, client ones not."""
+    status, body = error_body(error)
+    if status >= 500:
+        logger.exception(f"{operation} failed", extra={"error": type(error).__name__})
+    return json_response(status, body)
 
 
 def error_body(error: Exception) -> tuple[int, dict[str, Any]]:
