@@ -94,10 +94,6 @@ class RunInProgress(WorkflowError):
     """Another execution holds the lock of this model kind."""
 
 
-# Names the state machine retries as transient (kept here so the ASL contract test can check them).
-TRANSIENT_ERRORS: tuple[type[WorkflowError], ...] = (ComprehendThrottled, ServiceUnavailable)
-
-
 # --- the active-learning loop: the HTTP API (/classify, /feedback) and human review -----------------
 class InvalidField(InvalidRequest):
     """One field of an API request is missing or wrong (HTTP 400); ``field`` names it for the caller."""

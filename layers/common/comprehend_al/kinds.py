@@ -101,10 +101,6 @@ def content_version(infos: list[ObjectInfo]) -> str:
     return f"t{digest[:12]}"
 
 
-def is_under(key: str, prefix: str) -> bool:
-    return key.startswith(prefix) and not key.endswith("/")
-
-
 class ClassifierData:
     """Comprehend classifier data: ``LABEL,text`` CSV uploads, a fixed test CSV, predictions.jsonl."""
 

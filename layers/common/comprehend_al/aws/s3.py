@@ -92,15 +92,3 @@ class Bucket:
 def get_uri(uri: str, client: Any | None = None) -> bytes:
     bucket, key = split_uri(uri)
     return Bucket(bucket, client).get(key)
-
-
-def first_object_under(uri: str, client: Any | None = None) -> bytes:
-    """The content of the single object at ``uri``, or of the first object under it as a prefix."""
-    bucket_name, key = split_uri(uri)
-    bucket = Bucket(bucket_name, client)
-    if not key.endswith("/") and bucket.head(key) is not None:
-        return bucket.get(key)
-    for info in bucket.list(key):
-        if not info.key.endswith("/"):
-            return bucket.get(info.key)
-    raise ResourceNotFound(f"no object at or under {uri}")
