@@ -43,7 +43,8 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)  # offline: never real credentials, never a real account
 
 from comprehend_al.models import ModelKind  # noqa: E402
-from comprehend_al.registry import Registry  # noqa: E402
+from comprehend_al.pointers import ACTIVE_ENDPOINT, ACTIVE_MODEL, Pointers  # noqa: E402
+from comprehend_al.store.registry import Registry  # noqa: E402
 
 from local import datagen, entitygen  # noqa: E402
 from local.apigw import LocalHttpApi  # noqa: E402
@@ -90,14 +91,14 @@ def registry_items(env: Offline) -> dict[str, Any]:
     reg = Registry(env.stack.outputs["RegistryTableName"])
     out: dict[str, Any] = {"models": [], "datasets": {}}
     for kind in ModelKind:
-        out["models"] += reg.models(kind)
-        out["datasets"].update({d["sk"]: d["dataset"] for d in reg.datasets(kind)})
+        out["models"] += [m.model_dump(mode="json") for m in reg.models(kind)]
+        out["datasets"].update({d.version: d.dataset.model_dump(mode="json") for d in reg.datasets(kind)})
     return out
 
 
 def ssm_values(env: Offline) -> dict[str, str | None]:
     names = ["selection-metric", "min-improvement"] + [
-        f"{kind.value}/{name}" for kind in ModelKind for name in ("active-model-arn", "active-endpoint-arn")
+        Pointers.key(kind, name) for kind in ModelKind for name in (ACTIVE_MODEL, ACTIVE_ENDPOINT)
     ]
     return {f"{env.stack.parameter_prefix}/{n}": env.stack.parameter(n) for n in names}
 
@@ -210,13 +211,14 @@ def api(env: Offline, function: str, sample: str, body: dict[str, Any]) -> dict[
 
 def active_metric(env: Offline, metric: str = "F1Score") -> tuple[str, float | None]:
     """(version, metric on the fixed test set) of the active classifier."""
-    arn = env.stack.parameter("classifier/active-model-arn")
+    arn = env.stack.parameter(Pointers.key(ModelKind.CLASSIFIER, ACTIVE_MODEL))
     if not arn:
         return "-", None
     version = arn.rsplit("/", 1)[-1]
-    model = Registry(env.stack.outputs["RegistryTableName"]).model(ModelKind.CLASSIFIER, version) or {}
-    evaluations: dict[str, dict[str, Any]] = model.get("evaluations") or {}
-    scores = evaluations.get(str(model.get("test_version")), {})  # the fixed test set of its own run
+    model = Registry(env.stack.outputs["RegistryTableName"]).model(ModelKind.CLASSIFIER, version)
+    if model is None:
+        return version, None
+    scores = model.evaluations.get(str(model.test_version), {})  # the fixed test set of its own run
     value = scores.get(metric)
     return version, float(value) if value is not None else None
 
@@ -332,7 +334,7 @@ def serve(args: argparse.Namespace) -> int:
                 "train/new/seed.csv",
                 datagen.to_csv(datagen.generate(300)),
             )
-            endpoint = env.stack.parameter("classifier/active-endpoint-arn")
+            endpoint = env.stack.parameter(Pointers.key(ModelKind.CLASSIFIER, ACTIVE_ENDPOINT))
             url = env.comprehend.url
             say(f"  aws comprehend classify-document --endpoint-url {url} --region us-east-1 \\")
             say(f'      --endpoint-arn {endpoint} --text "my parcel never arrived"')

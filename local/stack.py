@@ -17,7 +17,6 @@ import importlib.util
 import io
 import json
 import os
-import sys
 import threading
 import time
 import traceback
@@ -571,13 +570,7 @@ def _start_a2i(state_dir: Path, stack: OfflineStack, router: LambdaRouter, param
 
 
 def reset_layer_caches() -> None:
-    """What a cold start does to the layer: every per-process cache (``lru_cache`` on a module-level
-    function of ``comprehend_al``, Powertools parameters) starts empty again."""
-    from aws_lambda_powertools.utilities import parameters
+    """What a cold start does to the layer: every per-process dependency and cache starts empty again."""
+    from comprehend_al import wiring
 
-    for name, module in list(sys.modules.items()):
-        if name == "comprehend_al" or name.startswith("comprehend_al."):
-            for value in list(vars(module).values()):
-                if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == name:
-                    value.cache_clear()
-    parameters.clear_caches()
+    wiring.reset()

@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.errors import InvalidRequest
 from comprehend_al.inference import InferenceUnavailable, TextTooLarge, analyze_and_record, parse_request
 from comprehend_al.observability import logger, tracer
+from comprehend_al.wiring import analyzer, recorder
 
 app = APIGatewayHttpResolver()
 
@@ -22,7 +23,7 @@ def _error(status: int, code: str, message: str) -> Response[Any]:
 @tracer.capture_method
 def analyze() -> dict[str, Any]:
     request = parse_request(app.current_event.decoded_body)
-    result = analyze_and_record(request)
+    result = analyze_and_record(request, analyzer(), recorder())
     logger.info(
         "analyzed",
         extra={

@@ -7,8 +7,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from comprehend_al.api import error_response, json_response, parse_request
 from comprehend_al.observability import logger, tracer
-from comprehend_al.predict import ClassifyRequest, classify, error_response, json_response, parse_request
+from comprehend_al.predict import ClassifyRequest, classify
+from comprehend_al.wiring import predict_deps
 
 app = APIGatewayHttpResolver()
 
@@ -16,7 +18,7 @@ app = APIGatewayHttpResolver()
 @app.post("/classify")
 def post_classify() -> Response[str]:
     request = parse_request(app.current_event.decoded_body, ClassifyRequest)
-    return json_response(200, classify(request).model_dump(mode="json"))
+    return json_response(200, classify(request, predict_deps()).model_dump(mode="json"))
 
 
 @app.exception_handler(Exception)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from comprehend_al.lifecycle import default_deps, handle_failure
+from comprehend_al.lifecycle import handle_failure
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import RunState
+from comprehend_al.wiring import lifecycle_deps
 
 
 @logger.inject_lambda_context(correlation_id_path="state.run.execution_id")
@@ -15,5 +16,5 @@ from comprehend_al.state import RunState
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = RunState.model_validate(event["state"])
     logger.append_keys(kind=state.run.kind.value, model_version=state.run.version)
-    result = handle_failure(state, default_deps())
+    result = handle_failure(state, lifecycle_deps())
     return result.model_dump(mode="json")

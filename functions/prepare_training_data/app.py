@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from comprehend_al.lifecycle import default_deps, prepare_training_data
+from comprehend_al.lifecycle import prepare_training_data
 from comprehend_al.observability import logger, tracer
+from comprehend_al.wiring import lifecycle_deps
 
 
 @logger.inject_lambda_context(correlation_id_path="execution_id")
@@ -14,6 +15,6 @@ from comprehend_al.observability import logger, tracer
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     execution_id = str(event["execution_id"])
     result = prepare_training_data(
-        event.get("event") or {}, execution_id, default_deps(), round_=int(event.get("round", 0))
+        event.get("event") or {}, execution_id, lifecycle_deps(), round_=int(event.get("round", 0))
     )
     return result.model_dump(mode="json")

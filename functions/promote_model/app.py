@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from comprehend_al.lifecycle import default_deps, promote_model
+from comprehend_al.lifecycle import promote_model
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import EndpointState, ModelState, Run
+from comprehend_al.wiring import lifecycle_deps
 
 
 @logger.inject_lambda_context(correlation_id_path="run.execution_id")
@@ -19,5 +20,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         ModelState.model_validate(event["model"]),
         EndpointState.model_validate(event["endpoint"]),
     )
-    result = promote_model(run, model, endpoint, default_deps())
+    result = promote_model(run, model, endpoint, lifecycle_deps())
     return result.model_dump(mode="json")

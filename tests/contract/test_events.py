@@ -207,7 +207,7 @@ def test_prepare_event_carries_the_execution_a_round_and_an_upload_event_or_none
     When its parts are checked the way the handler and lifecycle.prepare_training_data use them
     Then execution_id is an execution ARN, round an int, and event {} (a later round) or an S3 event that
     the lifecycle accepts for the bucket it names."""
-    from comprehend_al.lifecycle import _check_event
+    from comprehend_al.lifecycle.prepare import _check_event
 
     event = load(path)
     assert event["execution_id"].startswith("arn:aws:states:") and ":execution:" in event["execution_id"]

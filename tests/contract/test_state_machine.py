@@ -367,7 +367,7 @@ def test_run_lock_outlives_the_longest_execution() -> None:
     """Given the machine's TimeoutSeconds and the default lock expiry of a run
     When they are compared
     Then the lock lasts longer, so a live run never loses it to expiry."""
-    from comprehend_al.config import Settings
+    from comprehend_al.settings import Settings
 
     definition = json.loads(ASL.read_text())
     assert Settings.model_fields["lock_seconds"].default > definition["TimeoutSeconds"]

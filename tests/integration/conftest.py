@@ -43,13 +43,13 @@ from typing import Any  # noqa: E402
 
 import boto3  # noqa: E402
 import pytest  # noqa: E402
-from comprehend_al import config, lifecycle  # noqa: E402
+from comprehend_al import wiring  # noqa: E402
 from comprehend_al.aws.comprehend import ComprehendClient  # noqa: E402
 from comprehend_al.aws.s3 import Bucket  # noqa: E402
 from comprehend_al.aws.sns import Notifier  # noqa: E402
 from comprehend_al.aws.ssm import ParameterStore  # noqa: E402
 from comprehend_al.lifecycle import Deps  # noqa: E402
-from comprehend_al.registry import Registry  # noqa: E402
+from comprehend_al.store.registry import Registry  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from local import datagen  # noqa: E402
@@ -168,9 +168,8 @@ class Stack:
     # configuration
     def rebuild(self) -> None:
         """Deps from the current environment, as a cold start builds them."""
-        config.get_settings.cache_clear()
-        lifecycle.default_deps.cache_clear()
-        settings = config.get_settings()
+        wiring.reset()
+        settings = wiring.settings()
         self.deps = Deps(
             settings,
             Bucket(settings.data_bucket, self.s3),
@@ -190,7 +189,7 @@ class Stack:
     def invoke(self, function_dir: str, event: dict[str, Any]) -> dict[str, Any]:
         """Call the function's handler as Lambda would; its result must survive the JSON of the state."""
         module = handler_module(function_dir)
-        self.monkeypatch.setattr(module, "default_deps", lambda: self.deps)
+        self.monkeypatch.setattr(module, "lifecycle_deps", lambda: self.deps)
         context = LambdaContextStub(
             function_name=f"comprehend-al-{function_dir}",
             invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:comprehend-al-{function_dir}",
@@ -299,5 +298,4 @@ def stack(_aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     ]
     _aws.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     yield Stack(monkeypatch, _aws, queue_url, FakeComprehend(_aws.s3))
-    config.get_settings.cache_clear()
-    lifecycle.default_deps.cache_clear()
+    wiring.reset()

@@ -18,11 +18,11 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from comprehend_al.config import Settings
-from comprehend_al.inference import default_analyzer
+from comprehend_al import wiring
 from comprehend_al.lifecycle import endpoint_name
 from comprehend_al.models import ModelKind
+from comprehend_al.pointers import ACTIVE_ENDPOINT, ACTIVE_MODEL, Pointers
+from comprehend_al.settings import Settings
 
 from local import datagen, entitygen
 from local.stack import ROOT, Offline, load_template, running, translate
@@ -98,7 +98,7 @@ def _train_and_serve(env: Offline) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Offline, dict[str, str]]]:
     with running(tmp_path_factory.mktemp("analyze")) as offline:
-        offline.router.cold_start_hooks.extend([default_analyzer.cache_clear, parameters.clear_caches])
+        offline.router.cold_start_hooks.append(wiring.reset)
         yield offline, _train_and_serve(offline)
 
 
@@ -109,11 +109,10 @@ def offline(env: tuple[Offline, dict[str, str]]) -> Iterator[Offline]:
     ssm = boto3.client("ssm", region_name="us-east-1")
     yield offline
     for kind in ModelKind:
-        for name in ("active-model-arn", "active-endpoint-arn"):
+        for name in (ACTIVE_MODEL, ACTIVE_ENDPOINT):
             with contextlib.suppress(ssm.exceptions.ParameterNotFound):
-                ssm.delete_parameter(Name=f"{offline.stack.parameter_prefix}/{kind.value}/{name}")
-    default_analyzer.cache_clear()
-    parameters.clear_caches()
+                ssm.delete_parameter(Name=f"{offline.stack.parameter_prefix}/{Pointers.key(kind, name)}")
+    wiring.reset()
 
 
 @pytest.fixture

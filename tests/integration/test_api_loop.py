@@ -18,13 +18,10 @@ from typing import Any
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from comprehend_al.a2i import default_human_review
+from comprehend_al import wiring
 from comprehend_al.datasets.classification import parse_upload
-from comprehend_al.labels import default_label_deps, get_loop_settings
 from comprehend_al.models import ModelKind
-from comprehend_al.predict import default_predict_deps
-from comprehend_al.registry import Registry
+from comprehend_al.store.registry import Registry
 
 from local import datagen
 from local.a2i.server import A2IService
@@ -45,13 +42,7 @@ PARAMETERS = {
 # --- fixtures -----------------------------------------------------------------------------------------
 def _cold_start_resets() -> list[Any]:
     """This feature's per-process caches, reset when the router switches function environments."""
-    return [
-        default_predict_deps.cache_clear,
-        default_label_deps.cache_clear,
-        get_loop_settings.cache_clear,
-        default_human_review.cache_clear,
-        parameters.clear_caches,
-    ]
+    return [wiring.reset]
 
 
 @dataclass

@@ -14,7 +14,8 @@ from typing import Any
 import boto3
 import pytest
 from comprehend_al.models import ModelKind
-from comprehend_al.registry import Registry
+from comprehend_al.store.records import ModelRecord
+from comprehend_al.store.registry import Registry
 
 from local import datagen, entitygen
 from local.stack import Offline, running
@@ -46,7 +47,7 @@ def active(env: Offline, kind: ModelKind) -> tuple[str | None, str | None]:
     )
 
 
-def models(env: Offline, kind: ModelKind) -> list[dict[str, Any]]:
+def models(env: Offline, kind: ModelKind) -> list[ModelRecord]:
     return Registry(env.stack.outputs["RegistryTableName"]).models(kind)
 
 
@@ -72,9 +73,9 @@ def trainings(env: Offline) -> list[str]:
 
 def assert_deployed(env: Offline, kind: ModelKind, model: dict[str, Any]) -> None:
     """SSM points at ``model`` and its endpoint, the only endpoint of its kind."""
-    assert model["status"] == "active"
-    assert active(env, kind) == (model["model_arn"], model["endpoint_arn"])
-    assert endpoints(env, kind) == [model["endpoint_arn"]]
+    assert model.status == "active"
+    assert active(env, kind) == (model.model_arn, model.endpoint_arn)
+    assert endpoints(env, kind) == [model.endpoint_arn]
 
 
 def test_entity_folder_trains_evaluates_and_deploys_a_recognizer(offline: Offline) -> None:
@@ -91,15 +92,15 @@ def test_entity_folder_trains_evaluates_and_deploys_a_recognizer(offline: Offlin
     # Then a recognizer is trained, evaluated on the fixed test set and deployed as the first model
     assert result["status"] == "SUCCEEDED", result.get("cause")
     [model] = models(offline, NER)
-    assert model["model_arn"].startswith("arn:aws:comprehend:us-east-1:123456789012:entity-recognizer/")
+    assert model.model_arn.startswith("arn:aws:comprehend:us-east-1:123456789012:entity-recognizer/")
     assert_deployed(offline, NER, model)
-    assert model["selection"]["decision"] == "promote" and "first model" in model["selection"]["reason"]
-    [evaluation] = model["evaluations"].values()
+    assert model.selection["decision"] == "promote" and "first model" in model.selection["reason"]
+    [evaluation] = model.evaluations.values()
     assert evaluation["F1Score"] > 0.8 and set(evaluation["per_type"]) == {"COMPANY", "PERSON", "TICKER"}
-    assert model["training_metrics"]["F1Score"] > 80  # Comprehend's own figure, 0-100
-    assert offline.stack.parameter("entity_recognizer/active-model-arn") == model["model_arn"]
+    assert model.training_metrics["F1Score"] > 80  # Comprehend's own figure, 0-100
+    assert offline.stack.parameter("entity_recognizer/active-model-arn") == model.model_arn
     assert keys(offline, "train/new/") == []
-    dataset = model["dataset_version"]
+    dataset = model.dataset_version
     assert keys(offline, f"datasets/entity_recognizer/{dataset}/") == [
         f"datasets/entity_recognizer/{dataset}/annotations.csv",
         f"datasets/entity_recognizer/{dataset}/documents.txt",
@@ -115,10 +116,10 @@ def test_entity_folder_trains_evaluates_and_deploys_a_recognizer(offline: Offlin
 
     assert second["status"] == "SUCCEEDED", second.get("cause")
     old, new = models(offline, NER)
-    assert (old["status"], new["status"]) == ("retired", "active")
-    assert new["selection"]["challenger_value"] > new["selection"]["champion_value"]
+    assert (old.status, new.status) == ("retired", "active")
+    assert new.selection["challenger_value"] > new.selection["champion_value"]
     assert_deployed(offline, NER, new)
-    assert old["endpoint_arn"] not in endpoints(offline, NER)
+    assert old.endpoint_arn not in endpoints(offline, NER)
 
 
 def test_both_kinds_train_in_parallel_and_are_selected_independently(offline: Offline) -> None:
@@ -148,12 +149,12 @@ def test_both_kinds_train_in_parallel_and_are_selected_independently(offline: Of
     # Then the recognizer is rejected (SSM, endpoint unchanged) while the classifier is promoted
     assert result["status"] == "SUCCEEDED", result.get("cause")
     champion, rejected = models(offline, NER)
-    assert (champion["status"], rejected["status"]) == ("active", "rejected")
-    assert rejected["selection"]["challenger_value"] < rejected["selection"]["champion_value"]
-    assert rejected.get("endpoint_arn") is None
+    assert (champion.status, rejected.status) == ("active", "rejected")
+    assert rejected.selection["challenger_value"] < rejected.selection["champion_value"]
+    assert rejected.endpoint_arn is None
     assert_deployed(offline, NER, champion)
     old, new = models(offline, CLF)
-    assert (old["status"], new["status"]) == ("retired", "active")
+    assert (old.status, new.status) == ("retired", "active")
     assert_deployed(offline, CLF, new)
     # the rejected batch's data is kept in the dataset (a human may fix the labels), not quarantined
     current = Registry(offline.stack.outputs["RegistryTableName"]).current_dataset(NER)

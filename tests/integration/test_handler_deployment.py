@@ -59,7 +59,7 @@ def test_start_endpoint_new_endpoint_creates_one_for_the_new_model(
     assert result["previous_endpoint_arn"] == OLD_ENDPOINT
     assert stack.fake.calls_to("UpdateEndpoint") == []
     item = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
-    assert item is not None and item["endpoint_arn"] == result["endpoint_arn"]
+    assert item is not None and item.endpoint_arn == result["endpoint_arn"]
 
 
 def test_start_endpoint_update_in_place_updates_the_active_endpoint(
@@ -167,9 +167,9 @@ def test_promote_model_retires_the_previous_version(stack: Stack, in_service: di
 
     new = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
     old = stack.deps.registry.model(ModelKind.CLASSIFIER, OLD_VERSION)
-    assert new is not None and new["status"] == "active"
-    assert old is not None and old["status"] == "retired"
-    assert old["reason"] == f"replaced by {VERSION}"
+    assert new is not None and new.status == "active"
+    assert old is not None and old.status == "retired"
+    assert old.reason == f"replaced by {VERSION}"
 
 
 def test_promote_model_new_endpoint_marks_the_old_endpoint_for_deletion(
@@ -218,7 +218,7 @@ def test_delete_endpoint_deletes_the_replaced_endpoint(stack: Stack, replaced: d
     assert result == {"deleted": OLD_ENDPOINT, "existed": True}
     assert OLD_ENDPOINT not in stack.fake.endpoints
     old = stack.deps.registry.model(ModelKind.CLASSIFIER, OLD_VERSION)
-    assert old is not None and old["endpoint_arn"] is None
+    assert old is not None and old.endpoint_arn is None
 
 
 def test_delete_endpoint_already_gone_is_fine(stack: Stack, replaced: dict[str, Any]) -> None:

@@ -50,8 +50,8 @@ def test_finish_run_rejected_marks_the_version_rejected(stack: Stack, rejected: 
     assert result["outcome"] == "rejected"
     item = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
     assert item is not None
-    assert item["status"] == "rejected"
-    assert item["reason"] == rejected["state"]["selection"]["reason"]
+    assert item.status == "rejected"
+    assert item.reason == rejected["state"]["selection"]["reason"]
 
 
 def test_finish_run_rejected_notifies(stack: Stack, rejected: dict[str, Any]) -> None:
@@ -143,11 +143,11 @@ def test_handle_failure_marks_the_version_failed_with_the_reason(
 
     item = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
     assert item is not None
-    assert item["status"] == "failed"
-    assert item["reason"].startswith("TrainingFailed: ")
-    assert item["reason"].endswith("IN_ERROR: Not enough training documents for label SHIPPING")
+    assert item.status == "failed"
+    assert item.reason.startswith("TrainingFailed: ")
+    assert item.reason.endswith("IN_ERROR: Not enough training documents for label SHIPPING")
     assert result["outcome"] == "failed"
-    assert result["reason"] == item["reason"]
+    assert result["reason"] == item.reason
 
 
 def test_handle_failure_records_a_run_that_failed_before_training(
@@ -162,8 +162,8 @@ def test_handle_failure_records_a_run_that_failed_before_training(
 
     item = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
     assert item is not None
-    assert (item["status"], item["dataset_version"]) == ("failed", "d20261123-120501-ab12cd")
-    assert item["reason"].startswith("TrainingFailed: ")
+    assert (item.status, item.dataset_version) == ("failed", "d20261123-120501-ab12cd")
+    assert item.reason.startswith("TrainingFailed: ")
 
 
 def test_handle_failure_stops_a_training_still_running(stack: Stack, training_failed: dict[str, Any]) -> None:

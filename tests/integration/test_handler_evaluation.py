@@ -171,7 +171,7 @@ def test_evaluate_model_stores_hand_checked_metrics_in_registry(stack: Stack, sc
 
     item = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
     assert item is not None
-    metrics = item["evaluations"][TEST_VERSION]
+    metrics = item.evaluations[TEST_VERSION]
     assert metrics["documents"] == 4
     assert metrics["Accuracy"] == pytest.approx(0.75)
     assert metrics["Precision"] == pytest.approx(5 / 6)
@@ -235,7 +235,7 @@ def test_model_selection_first_model_is_promoted(stack: Stack) -> None:
     assert result["decision"] == "promote"
     assert "first model" in result["reason"]
     item = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
-    assert item is not None and item["selection"]["decision"] == "promote"
+    assert item is not None and item.selection["decision"] == "promote"
 
 
 def test_model_selection_better_challenger_is_promoted(stack: Stack) -> None:

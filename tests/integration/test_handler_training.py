@@ -54,9 +54,9 @@ def test_start_model_building_records_the_version_as_training(stack: Stack) -> N
 
     item = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
     assert item is not None
-    assert item["status"] == "training"
-    assert item["model_arn"] == result["model_arn"]
-    assert item["dataset_version"] == "d20261123-120501-ab12cd"
+    assert item.status == "training"
+    assert item.model_arn == result["model_arn"]
+    assert item.dataset_version == "d20261123-120501-ab12cd"
 
 
 def test_start_model_building_throttled_raises_comprehend_throttled(stack: Stack) -> None:
@@ -93,8 +93,8 @@ def test_get_model_status_trained_is_done_and_recorded(stack: Stack) -> None:
     assert result["done"] is True
     item = stack.deps.registry.model(ModelKind.CLASSIFIER, VERSION)
     assert item is not None
-    assert item["status"] == "trained"
-    assert item["training_metrics"] == stack.fake.classifier_metrics
+    assert item.status == "trained"
+    assert item.training_metrics == stack.fake.classifier_metrics
 
 
 def test_get_model_status_in_error_raises_training_failed_with_the_message(stack: Stack) -> None:

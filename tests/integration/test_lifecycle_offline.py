@@ -14,7 +14,8 @@ from typing import Any
 import boto3
 import pytest
 from comprehend_al.models import ModelKind
-from comprehend_al.registry import Registry
+from comprehend_al.store.records import ModelRecord
+from comprehend_al.store.registry import Registry
 
 from local import datagen
 from local.stack import Offline, running
@@ -38,7 +39,7 @@ def registry(env: Offline) -> Registry:
     return Registry(env.stack.outputs["RegistryTableName"])
 
 
-def models(env: Offline) -> list[dict[str, Any]]:
+def models(env: Offline) -> list[ModelRecord]:
     return registry(env).models(ModelKind.CLASSIFIER)
 
 
@@ -62,11 +63,11 @@ def test_first_model_is_deployed_without_selection(offline: Offline) -> None:
 
     assert result["status"] == "SUCCEEDED"
     [model] = models(offline)
-    assert model["status"] == "active"
-    assert offline.stack.parameter(ACTIVE_MODEL) == model["model_arn"]
-    assert offline.stack.parameter(ACTIVE_ENDPOINT) == model["endpoint_arn"]
+    assert model.status == "active"
+    assert offline.stack.parameter(ACTIVE_MODEL) == model.model_arn
+    assert offline.stack.parameter(ACTIVE_ENDPOINT) == model.endpoint_arn
     assert [e["Status"] for e in endpoints(offline)] == ["IN_SERVICE"]
-    assert model["selection"]["decision"] == "promote" and "first model" in model["selection"]["reason"]
+    assert model.selection["decision"] == "promote" and "first model" in model.selection["reason"]
     assert keys(offline, "train/new/") == []
     assert keys(offline, "train/processed/") and keys(offline, "datasets/classifier/")
 
@@ -80,11 +81,11 @@ def test_better_challenger_is_promoted_and_old_endpoint_deleted(offline: Offline
 
     assert result["status"] == "SUCCEEDED"
     old, new = models(offline)
-    assert (old["status"], new["status"]) == ("retired", "active")
-    assert new["selection"]["challenger_value"] > new["selection"]["champion_value"]
-    assert offline.stack.parameter(ACTIVE_MODEL) == new["model_arn"]
-    assert [e["EndpointArn"] for e in endpoints(offline)] == [new["endpoint_arn"]]
-    assert first_endpoint != new["endpoint_arn"]
+    assert (old.status, new.status) == ("retired", "active")
+    assert new.selection["challenger_value"] > new.selection["champion_value"]
+    assert offline.stack.parameter(ACTIVE_MODEL) == new.model_arn
+    assert [e["EndpointArn"] for e in endpoints(offline)] == [new.endpoint_arn]
+    assert first_endpoint != new.endpoint_arn
 
 
 def test_worse_challenger_is_rejected_and_its_data_kept(offline: Offline) -> None:
@@ -98,8 +99,8 @@ def test_worse_challenger_is_rejected_and_its_data_kept(offline: Offline) -> Non
 
     assert result["status"] == "SUCCEEDED"
     champion, challenger = models(offline)
-    assert (champion["status"], challenger["status"]) == ("active", "rejected")
-    assert "worse" in challenger["reason"]
+    assert (champion.status, challenger.status) == ("active", "rejected")
+    assert "worse" in challenger.reason
     assert offline.stack.parameter(ACTIVE_MODEL) == champion_arn
     assert len(endpoints(offline)) == 1
     current = registry(offline).current_dataset(ModelKind.CLASSIFIER)
@@ -114,8 +115,8 @@ def test_training_in_error_fails_the_run_and_leaves_nothing_running(offline: Off
 
     assert result["status"] == "FAILED"
     [model] = models(offline)
-    assert model["status"] == "failed" and "TrainingFailed" in model["reason"]
-    assert "Minimum 10 unique documents" in model["reason"]
+    assert model.status == "failed" and "TrainingFailed" in model.reason
+    assert "Minimum 10 unique documents" in model.reason
     assert offline.stack.parameter(ACTIVE_MODEL) is None
     assert endpoints(offline) == []
     # the lock was released: the next upload trains again
@@ -134,7 +135,7 @@ def test_failed_endpoint_is_deleted_and_champion_kept(offline: Offline) -> None:
     result = offline.stack.upload("train/new/second.csv", csv_rows(400, seed=2))
 
     assert result["status"] == "FAILED"
-    assert models(offline)[-1]["status"] == "failed" and "EndpointFailed" in models(offline)[-1]["reason"]
+    assert models(offline)[-1].status == "failed" and "EndpointFailed" in models(offline)[-1].reason
     assert (offline.stack.parameter(ACTIVE_MODEL), offline.stack.parameter(ACTIVE_ENDPOINT)) == (
         champion_arn,
         champion_endpoint,
@@ -151,7 +152,7 @@ def test_throttled_comprehend_calls_are_retried(offline: Offline) -> None:
 
     assert result["status"] == "SUCCEEDED"
     assert calls(offline, "StartModelBuildingFunction") == 2
-    assert models(offline)[0]["status"] == "active"
+    assert models(offline)[0].status == "active"
 
 
 def test_lambda_error_after_endpoint_creation_cleans_up(offline: Offline) -> None:
@@ -162,7 +163,7 @@ def test_lambda_error_after_endpoint_creation_cleans_up(offline: Offline) -> Non
 
     assert result["status"] == "FAILED"
     [model] = models(offline)
-    assert model["status"] == "failed" and "RuntimeError: simulated crash" in model["reason"]
+    assert model.status == "failed" and "RuntimeError: simulated crash" in model.reason
     assert endpoints(offline) == []
     assert offline.stack.parameter(ACTIVE_MODEL) is None
 
@@ -242,10 +243,10 @@ def test_reuploading_the_current_dataset_retrains_on_the_same_rows(offline: Offl
     again = registry(offline).current_dataset(ModelKind.CLASSIFIER)
     assert again is not None and again.version != current.version
     assert (again.documents, again.added, again.duplicates_dropped) == (100, 0, 100)
-    assert challenger["dataset_version"] == again.version
+    assert challenger.dataset_version == again.version
     # the local engine is deterministic: the same rows give the same metrics
-    assert (champion["status"], challenger["status"]) == ("active", "rejected")
-    assert "a tie keeps the champion" in challenger["reason"]
+    assert (champion.status, challenger.status) == ("active", "rejected")
+    assert "a tie keeps the champion" in challenger.reason
 
 
 def test_changed_test_set_evaluates_the_champion_again(offline: Offline) -> None:
@@ -258,10 +259,10 @@ def test_changed_test_set_evaluates_the_champion_again(offline: Offline) -> None
 
     assert result["status"] == "SUCCEEDED"
     champion, challenger = models(offline)
-    assert len(champion["evaluations"]) == 2  # the old test version and the new one
-    assert set(challenger["evaluations"]) <= set(champion["evaluations"])
-    new_version = challenger["test_version"]
-    assert challenger["selection"]["champion_value"] == pytest.approx(
-        champion["evaluations"][new_version]["F1Score"]
+    assert len(champion.evaluations) == 2  # the old test version and the new one
+    assert set(challenger.evaluations) <= set(champion.evaluations)
+    new_version = challenger.test_version
+    assert challenger.selection["champion_value"] == pytest.approx(
+        champion.evaluations[new_version]["F1Score"]
     )
     assert calls(offline, "StartTestJobFunction") == 2

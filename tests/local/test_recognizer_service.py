@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from comprehend_al.aws.comprehend import ComprehendClient
+from comprehend_al.aws.comprehend import RecognizerOps
 from comprehend_al.entity_metrics import read_entities_output
 from comprehend_al.models import DatasetRef, ModelKind
 from comprehend_kit import BUCKET, ROLE, client_for, read_tar, upload, wait_endpoint, wait_for
@@ -359,7 +359,7 @@ def test_the_layer_adapter_drives_the_service(comprehend: Any, s3: Any) -> None:
         documents=60,
         label_counts=entitygen.type_counts(entitygen.generate(60, seed=1)),
     )
-    ops = ComprehendClient(comprehend).ops(ModelKind.ENTITY_RECOGNIZER)
+    ops = RecognizerOps(comprehend)
     arn = ops.start_training(
         name="adapter",
         version="v1",

@@ -13,8 +13,9 @@ from typing import Any
 
 import boto3
 import pytest
+from comprehend_al.api import parse_request
 from comprehend_al.aws.s3 import Bucket
-from comprehend_al.config import Settings
+from comprehend_al.aws.ssm import CachedParameters
 from comprehend_al.datasets.classification import parse_upload
 from comprehend_al.errors import (
     InvalidField,
@@ -23,28 +24,14 @@ from comprehend_al.errors import (
     TextNotRetained,
     UnknownLabel,
 )
-from comprehend_al.labels import (
-    CachedParameters,
-    LabelBuffer,
-    LabelDeps,
-    LabelRow,
-    LoopSettings,
-    buffer_rows,
-    csv_of,
-    flush_pending,
-    upload_key,
-)
-from comprehend_al.predict import (
-    ClassifyRequest,
-    FeedbackRequest,
-    PredictDeps,
-    PredictionStore,
-    classify,
-    feedback,
-    parse_request,
-)
-from comprehend_al.registry import Registry
-from comprehend_al.review import ReviewGate
+from comprehend_al.feedback import feedback
+from comprehend_al.labels import LabelDeps, buffer_rows, flush_pending
+from comprehend_al.predict import ClassifyRequest, FeedbackRequest, PredictDeps, classify
+from comprehend_al.settings import LoopSettings, Settings
+from comprehend_al.store.label_buffer import LabelBuffer, LabelRow, csv_of, upload_key
+from comprehend_al.store.predictions import PredictionStore
+from comprehend_al.store.registry import Registry
+from comprehend_al.store.review_gate import ReviewGate
 from moto import mock_aws
 
 BUCKET = "data"
@@ -395,7 +382,15 @@ def test_feedback_by_text_uses_the_active_models_labels_from_the_registry(aws: A
         Item={
             "pk": "DATASET#classifier",
             "sk": "d1",
-            "dataset": {"label_counts": {"BILLING": 10, "SHIPPING": 12}},
+            "dataset": {
+                "kind": "classifier",
+                "version": "d1",
+                "train_uri": "s3://data/datasets/classifier/d1/train.csv",
+                "test_uri": "s3://data/test/classifier/test.csv",
+                "test_version": "t1",
+                "documents": 22,
+                "label_counts": {"BILLING": 10, "SHIPPING": 12},
+            },
         }
     )
 

@@ -13,12 +13,12 @@ from typing import Any
 import boto3
 import pytest
 from comprehend_al.review import (
-    ReviewGate,
     ReviewPolicy,
     Strategy,
     assess,
     normalized_entropy,
 )
+from comprehend_al.store.review_gate import ReviewGate
 from moto import mock_aws
 
 TABLE = "predictions"
@@ -232,10 +232,13 @@ class Loops:
 
 def classify_deps(table: Any, ssm: Ssm, endpoints: Endpoints, loops: Loops) -> Any:
     from comprehend_al.aws.s3 import Bucket
-    from comprehend_al.config import Settings
-    from comprehend_al.labels import CachedParameters, LabelBuffer, LabelDeps, LoopSettings
-    from comprehend_al.predict import PredictDeps, PredictionStore
-    from comprehend_al.registry import Registry
+    from comprehend_al.aws.ssm import CachedParameters
+    from comprehend_al.labels import LabelDeps
+    from comprehend_al.predict import PredictDeps
+    from comprehend_al.settings import LoopSettings, Settings
+    from comprehend_al.store.label_buffer import LabelBuffer
+    from comprehend_al.store.predictions import PredictionStore
+    from comprehend_al.store.registry import Registry
 
     settings = Settings.model_validate(
         {"DATA_BUCKET": "data", "REGISTRY_TABLE": TABLE, "PARAMETER_PREFIX": "/comprehend-al"}

@@ -22,7 +22,6 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -31,8 +30,9 @@ from comprehend_al.aws.errors import aws_call
 from comprehend_al.aws.s3 import split_uri
 from comprehend_al.datasets.classification import label_problems
 from comprehend_al.errors import InvalidRequest
-from comprehend_al.labels import FlushResult, LabelDeps, LabelRow, buffer_rows, default_label_deps
+from comprehend_al.labels import LabelDeps, buffer_rows
 from comprehend_al.observability import logger
+from comprehend_al.store.label_buffer import FlushResult, LabelRow
 
 ANSWER_PREFIX = "label-"
 LOOP_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,62}$")
@@ -219,9 +219,8 @@ def output_uri_of(event: dict[str, Any]) -> tuple[str, str]:
     return str(detail.get("humanLoopName", "")), str(uri)
 
 
-def process_review(event: dict[str, Any], deps: LabelDeps | None = None) -> ReviewProcessed:
+def process_review(event: dict[str, Any], deps: LabelDeps) -> ReviewProcessed:
     """Read a completed loop's answers and buffer the reviewed rows (flushing at the batch size)."""
-    deps = deps or default_label_deps()
     name, uri = output_uri_of(event)
     bucket, key = split_uri(uri)
     if bucket != deps.bucket.name:
@@ -251,8 +250,3 @@ def process_review(event: dict[str, Any], deps: LabelDeps | None = None) -> Revi
         },
     )
     return ReviewProcessed(name, len(rows), len(parsed.unanswered), len(parsed.rejected), pending, flush)
-
-
-@lru_cache(maxsize=1)
-def default_human_review() -> HumanReview:
-    return HumanReview()

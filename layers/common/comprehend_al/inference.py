@@ -21,29 +21,25 @@ without an ``analysis_id``.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from comprehend_al.errors import InvalidRequest, WorkflowError
+from comprehend_al.kinds import spec
 from comprehend_al.models import ModelKind
 from comprehend_al.observability import logger
-from comprehend_al.registry import version_of_arn
+from comprehend_al.pointers import Active, Pointers
+from comprehend_al.settings import AnalysisSettings
+from comprehend_al.store.analyses import AnalysisResults
 
-MAX_ENTITY_BYTES = 5_000
-MAX_CLASSIFY_BYTES = 10_000
-PARAMETER_MAX_AGE = 60
-ACTIVE_MODEL = "active-model-arn"
-ACTIVE_ENDPOINT = "active-endpoint-arn"
+MAX_ENTITY_BYTES = spec(ModelKind.ENTITY_RECOGNIZER).max_text_bytes
+MAX_CLASSIFY_BYTES = spec(ModelKind.CLASSIFIER).max_text_bytes
 
 
 class TextTooLarge(InvalidRequest):
@@ -126,46 +122,14 @@ def parse_request(body: str | bytes | None) -> AnalyzeRequest:
     return AnalyzeRequest(text=text)
 
 
-ParameterReader = Callable[[str, bool], str | None]
-"""(name, force_fetch) → value, or None when the parameter does not exist."""
-
-
-class AnalysisSettings(BaseModel):
-    """The environment of the analyze function: where and whether results are kept."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
-
-    results_table: str = Field("", alias="ANALYSIS_RESULTS_TABLE")
-    store_results: bool = Field(False, alias="STORE_ANALYSIS_RESULTS")
-    store_text: bool = Field(False, alias="STORE_ANALYSIS_TEXT")
-    retention_days: int = Field(30, ge=1, alias="ANALYSIS_RETENTION_DAYS")
-
-
-def powertools_parameter(name: str, force_fetch: bool = False) -> str | None:
-    from aws_lambda_powertools.utilities import parameters
-
-    try:
-        value = parameters.get_parameter(name, max_age=PARAMETER_MAX_AGE, force_fetch=force_fetch)
-    except parameters.exceptions.GetParameterError:
-        return None
-    value = str(value).strip()
-    return None if value.lower() in {"", "none"} else value
-
-
 @dataclass
 class Analyzer:
-    parameter_prefix: str
+    pointers: Pointers
     comprehend: Any
-    read_parameter: ParameterReader = powertools_parameter
 
-    def _name(self, kind: ModelKind, name: str) -> str:
-        return f"{self.parameter_prefix.rstrip('/')}/{kind.value}/{name}"
-
-    def _active(self, kind: ModelKind, fresh: bool) -> tuple[str, str | None] | None:
-        endpoint = self.read_parameter(self._name(kind, ACTIVE_ENDPOINT), fresh)
-        if not endpoint:
-            return None
-        return endpoint, self.read_parameter(self._name(kind, ACTIVE_MODEL), fresh)
+    def _active(self, kind: ModelKind, fresh: bool) -> Active | None:
+        active = self.pointers.read(kind, fresh=fresh)
+        return active if active.endpoint_arn else None
 
     def analyze(self, request: AnalyzeRequest) -> AnalyzeResult:
         size = len(request.text.encode("utf-8"))
@@ -191,13 +155,14 @@ class Analyzer:
         if active is None:
             result.skipped[kind.value] = "no active model"
             return None
-        if kind is ModelKind.ENTITY_RECOGNIZER and size > MAX_ENTITY_BYTES:
+        limit = spec(kind).max_text_bytes
+        if size > limit:
             result.skipped[kind.value] = (
-                f"text size {size} bytes exceeds the {MAX_ENTITY_BYTES}-byte limit of entity detection"
+                f"text size {size} bytes exceeds the {limit}-byte limit of {spec(kind).noun}"
             )
             return None
         try:
-            return self._invoke(kind, text, *active)
+            return self._invoke(kind, text, active)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code not in {"ResourceNotFoundException", "ResourceUnavailableException"}:
@@ -207,14 +172,13 @@ class Analyzer:
             result.skipped[kind.value] = "no active model"
             return None
         try:
-            return self._invoke(kind, text, *fresh)
+            return self._invoke(kind, text, fresh)
         except ClientError as error:
             raise _translate(error) from error
 
-    def _invoke(
-        self, kind: ModelKind, text: str, endpoint: str, model_arn: str | None
-    ) -> EntitiesResult | ClassesResult:
-        ref = {"endpoint_arn": endpoint, "model_arn": model_arn, "model_version": _version(model_arn)}
+    def _invoke(self, kind: ModelKind, text: str, active: Active) -> EntitiesResult | ClassesResult:
+        endpoint = str(active.endpoint_arn)
+        ref = {"endpoint_arn": endpoint, "model_arn": active.model_arn, "model_version": active.version}
         if kind is ModelKind.ENTITY_RECOGNIZER:
             response = self.comprehend.detect_entities(Text=text, EndpointArn=endpoint)
             entities = [
@@ -235,15 +199,6 @@ class Analyzer:
         return ClassesResult(**ref, multi_label=multi_label, classes=classes)
 
 
-def _version(model_arn: str | None) -> str | None:
-    if not model_arn:
-        return None
-    try:
-        return version_of_arn(model_arn)
-    except WorkflowError:
-        return None
-
-
 def _translate(error: ClientError) -> WorkflowError:
     code = error.response.get("Error", {}).get("Code", "")
     message = error.response.get("Error", {}).get("Message", str(error))
@@ -261,7 +216,7 @@ class ResultRecorder:
     item was written, and the result unchanged when storage is off or the write failed."""
 
     settings: AnalysisSettings
-    table: Any | None  # boto3 DynamoDB Table; None when storage is off
+    results: AnalysisResults | None  # None when storage is off
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
 
@@ -290,11 +245,11 @@ class ResultRecorder:
         return item
 
     def record(self, request: AnalyzeRequest, result: AnalyzeResult) -> AnalyzeResult:
-        if not self.settings.store_results or self.table is None:
+        if not self.settings.store_results or self.results is None:
             return result
         analysis_id = self.new_id()
         try:
-            self.table.put_item(Item=_to_dynamo(self.item(analysis_id, request, result)))
+            self.results.put(self.item(analysis_id, request, result))
         except Exception as error:  # best effort: a lost record must not cost the caller the answer
             logger.warning(
                 "analysis result not stored",
@@ -304,26 +259,8 @@ class ResultRecorder:
         return result.model_copy(update={"analysis_id": analysis_id})
 
 
-def _to_dynamo(value: Any) -> Any:
-    return json.loads(json.dumps(value), parse_float=Decimal)
-
-
-@lru_cache(maxsize=1)
-def default_recorder() -> ResultRecorder:
-    """The recorder of this Lambda process (the table resource is built once per cold start)."""
-    settings = AnalysisSettings.model_validate(dict(os.environ))
-    table = None
-    if settings.store_results and settings.results_table:
-        table = boto3.resource("dynamodb").Table(settings.results_table)
-    return ResultRecorder(settings=settings, table=table)
-
-
-def analyze_and_record(request: AnalyzeRequest) -> AnalyzeResult:
+def analyze_and_record(
+    request: AnalyzeRequest, analyzer: Analyzer, recorder: ResultRecorder
+) -> AnalyzeResult:
     """Analyze with the active endpoints, then store the result when configured (never failing for it)."""
-    return default_recorder().record(request, default_analyzer().analyze(request))
-
-
-@lru_cache(maxsize=1)
-def default_analyzer() -> Analyzer:
-    """The analyzer of this Lambda process (its clients are built once per cold start)."""
-    return Analyzer(parameter_prefix=os.environ["PARAMETER_PREFIX"], comprehend=boto3.client("comprehend"))
+    return recorder.record(request, analyzer.analyze(request))

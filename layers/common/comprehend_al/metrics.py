@@ -21,6 +21,9 @@ Conventions (chosen to match scikit-learn's ``precision_recall_fscore_support(..
   at the default 0.5, and if it did not, it keeps low-scoring labels from counting as predictions);
   Accuracy = exact-match (subset) accuracy; HammingLoss = wrong label decisions / (documents x labels);
   ``confusion_matrix[label] = {"tp", "fp", "fn", "tn"}``.
+
+Why this module is long: multi-class and multi-label metrics share the job-output reader and the
+per-label arithmetic; they stay together so both modes compute the same figures the same way.
 """
 
 from __future__ import annotations

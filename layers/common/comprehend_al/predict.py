@@ -1,4 +1,4 @@
-"""Real-time classification (``POST /classify``) and user corrections (``POST /feedback``).
+"""Real-time classification (``POST /classify``); the request models of ``/classify`` and ``/feedback``.
 
 ``classify``: the active endpoint's ARN comes from SSM (``/<prefix>/classifier/active-endpoint-arn``,
 cached ``PARAMETER_MAX_AGE`` seconds by Powertools). When ClassifyDocument says the endpoint is gone or
@@ -16,64 +16,46 @@ Document text and the predictions table (privacy by default):
 
 So ``/feedback {"prediction_id", "label"}`` finds the text when it was kept (stored predictions or
 reviewed ones); otherwise it answers 400 ``text_not_retained`` and the client sends the text as well.
-
-``feedback``: the corrected label is checked against the model's labels (those of the prediction, or the
-active model's from the registry for feedback by text) unless ``ALLOW_NEW_LABELS=true``; the row goes to
-the label buffer (:mod:`comprehend_al.labels`), which turns full batches into training uploads.
+``/feedback`` itself is :mod:`comprehend_al.feedback`; the HTTP plumbing both share is
+:mod:`comprehend_al.api`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any
 
-import boto3
-from aws_lambda_powertools.event_handler import Response, content_types
-from boto3.dynamodb.conditions import Key
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, field_validator
 
 from comprehend_al.a2i import HumanReview, ReviewItem, loop_name, review_input
-from comprehend_al.aws.comprehend import CLIENT_CONFIG
+from comprehend_al.api import Request
 from comprehend_al.aws.errors import aws_call
-from comprehend_al.aws.s3 import Bucket
-from comprehend_al.config import Settings, get_settings
-from comprehend_al.datasets.classification import label_problems, text_hash
+from comprehend_al.aws.ssm import CachedParameters
+from comprehend_al.datasets.classification import text_hash
 from comprehend_al.errors import (
-    ComprehendThrottled,
     InvalidField,
-    InvalidRequest,
     ModelNotReady,
-    PredictionNotFound,
     ResourceInUse,
     ResourceNotFound,
     ServiceUnavailable,
-    TextNotRetained,
-    UnknownLabel,
     WorkflowError,
 )
-from comprehend_al.labels import (
-    CachedParameters,
-    LabelBuffer,
-    LabelDeps,
-    LabelRow,
-    LoopSettings,
-    buffer_rows,
-    get_loop_settings,
-)
+from comprehend_al.kinds import spec
+from comprehend_al.labels import LabelDeps
 from comprehend_al.models import ModelKind
 from comprehend_al.observability import logger
-from comprehend_al.registry import Registry, version_of_arn
-from comprehend_al.review import Assessment, ReviewGate, ReviewPolicy, assess
+from comprehend_al.pointers import Active, Pointers
+from comprehend_al.review import Assessment, ReviewPolicy, assess
+from comprehend_al.settings import LoopSettings, Settings
+from comprehend_al.store.predictions import PredictionStore
+from comprehend_al.store.registry import Registry
+from comprehend_al.store.review_gate import ReviewGate
 
-MAX_TEXT_BYTES = 10_000  # ClassifyDocument's limit (UTF-8 bytes)
-ACTIVE_ENDPOINT = "classifier/active-endpoint-arn"
-ACTIVE_MODEL = "classifier/active-model-arn"
+MAX_TEXT_BYTES = spec(ModelKind.CLASSIFIER).max_text_bytes  # ClassifyDocument's limit (UTF-8 bytes)
+CLASSIFIER = ModelKind.CLASSIFIER
 REVIEW_STRATEGY = "review-strategy"
 REVIEW_THRESHOLD = "review-threshold"
 REVIEW_BUDGET = "review-daily-budget"
@@ -94,11 +76,7 @@ def check_text(text: str, field_name: str = "text") -> str:
     return text
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class ClassifyRequest(_Request):
+class ClassifyRequest(Request):
     text: str
 
     @field_validator("text")
@@ -107,7 +85,7 @@ class ClassifyRequest(_Request):
         return check_text(value)
 
 
-class FeedbackRequest(_Request):
+class FeedbackRequest(Request):
     label: str | list[str]
     prediction_id: str | None = None
     text: str | None = None
@@ -127,27 +105,6 @@ class FeedbackRequest(_Request):
         if not multi_label and len(labels) != 1:
             raise InvalidField("a multi-class model takes exactly one label", field="label")
         return labels
-
-
-M = TypeVar("M", bound=_Request)
-
-
-def parse_request(body: str | bytes | None, model: type[M]) -> M:
-    """A JSON request body validated by ``model``; ``InvalidField`` naming the field otherwise."""
-    if body is None or (isinstance(body, str | bytes) and not body.strip()):
-        raise InvalidField("the request body must be a JSON object", code="invalid_json")
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidField(f"the request body is not valid JSON: {error}", code="invalid_json") from error
-    if not isinstance(data, dict):
-        raise InvalidField("the request body must be a JSON object", code="invalid_json")
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        first = error.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or None
-        raise InvalidField(f"{where}: {first.get('msg')}", field=where) from error
 
 
 # --- responses ------------------------------------------------------------------------------------------
@@ -181,79 +138,6 @@ class FeedbackResponse(BaseModel):
     upload: str | None  # the training upload this feedback completed (retraining starts), if any
 
 
-def json_response(status: int, body: Any) -> Response[str]:
-    """An API Gateway response with a JSON body."""
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(body))
-
-
-def error_response(error: Exception, operation: str) -> Response[str]:
-    """The API's answer to an error (``error_body``); server-side errors are logged, client ones not."""
-    status, body = error_body(error)
-    if status >= 500:
-        logger.exception(f"{operation} failed", extra={"error": type(error).__name__})
-    return json_response(status, body)
-
-
-def error_body(error: Exception) -> tuple[int, dict[str, Any]]:
-    """HTTP status and ``{"error": {"code", "message", "field"}}`` for an error (no internals leaked)."""
-    if isinstance(error, InvalidField):
-        return 400, _error(error.code, str(error), error.field)
-    if isinstance(error, PredictionNotFound):
-        return 404, _error("prediction_not_found", str(error), "prediction_id")
-    if isinstance(error, ModelNotReady):
-        return 503, _error("model_not_ready", str(error), None)
-    if isinstance(error, InvalidRequest):
-        return 400, _error("invalid_request", str(error), None)
-    if isinstance(error, ComprehendThrottled):
-        return 429, _error("throttled", "too many requests: retry with backoff", None)
-    if isinstance(error, ServiceUnavailable | ResourceInUse):
-        return 503, _error("service_unavailable", "a service is temporarily unavailable: retry", None)
-    return 500, _error("internal_error", "internal error", None)
-
-
-def _error(code: str, message: str, field_name: str | None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "field": field_name}}
-
-
-# --- the predictions table ------------------------------------------------------------------------------
-class PredictionStore:
-    def __init__(self, table_name: str, resource: Any | None = None) -> None:
-        self.table = (resource or boto3.resource("dynamodb")).Table(table_name)
-
-    def put(self, item: dict[str, Any]) -> None:
-        with aws_call("PutItem prediction"):
-            self.table.put_item(Item=_to_dynamo(item))
-
-    def get(self, prediction_id: str) -> dict[str, Any] | None:
-        """The prediction, with ``text`` from the review item when only that one kept it."""
-        with aws_call("Query prediction"):
-            items = self.table.query(
-                KeyConditionExpression=Key("pk").eq(f"PRED#{prediction_id}"), ConsistentRead=True
-            ).get("Items", [])
-        by_sk = {str(i["sk"]): _from_dynamo(i) for i in items}
-        prediction = by_sk.get("PREDICTION")
-        if prediction is None:
-            return None
-        review = by_sk.get("REVIEW") or {}
-        if "text" not in prediction and "text" in review:
-            prediction["text"] = review["text"]
-        return prediction
-
-
-def _to_dynamo(value: Any) -> Any:
-    return json.loads(json.dumps(value), parse_float=Decimal)
-
-
-def _from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_dynamo(v) for v in value]
-    return value
-
-
 # --- dependencies ---------------------------------------------------------------------------------------
 @dataclass
 class PredictDeps:
@@ -270,28 +154,9 @@ class PredictDeps:
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     _model_labels: dict[str, list[str]] = field(default_factory=dict)
 
-
-@lru_cache(maxsize=1)
-def default_predict_deps() -> PredictDeps:
-    settings, loop = get_settings(), get_loop_settings()
-    params = CachedParameters(settings.parameter_prefix, loop.parameter_max_age)
-    return PredictDeps(
-        settings=settings,
-        loop=loop,
-        params=params,
-        comprehend=boto3.client("comprehend", config=CLIENT_CONFIG),
-        store=PredictionStore(loop.predictions_table),
-        gate=ReviewGate(loop.predictions_table),
-        review=HumanReview(),
-        labels=LabelDeps(
-            settings=settings,
-            loop=loop,
-            buffer=LabelBuffer(loop.label_buffer_table, lock_seconds=loop.flush_lock_seconds),
-            bucket=Bucket(settings.data_bucket),
-            params=params,
-        ),
-        registry=Registry(settings.registry_table),
-    )
+    @property
+    def pointers(self) -> Pointers:
+        return Pointers(self.params)
 
 
 # --- classify -------------------------------------------------------------------------------------------
@@ -303,31 +168,27 @@ def _classify_document(deps: PredictDeps, endpoint_arn: str, text: str) -> list[
     return sorted(classes, key=lambda c: (-c.Score, c.Name))
 
 
-def _model_version(deps: PredictDeps, *, force: bool = False) -> str | None:
-    arn = deps.params.get(ACTIVE_MODEL, force=force)
-    try:
-        return version_of_arn(arn) if arn else None
-    except ResourceNotFound:
-        return None
+def model_version(deps: PredictDeps, *, force: bool = False) -> str | None:
+    return Active(deps.pointers.model_arn(CLASSIFIER, fresh=force)).version
 
 
 def _call_active_endpoint(deps: PredictDeps, text: str) -> tuple[list[ClassScore], str | None]:
     """Classify with the active endpoint; on a replaced endpoint, refetch its ARN once and retry."""
-    endpoint = deps.params.get(ACTIVE_ENDPOINT)
+    endpoint = deps.pointers.endpoint_arn(CLASSIFIER)
     force = False
     for attempt in (1, 2):
         if endpoint is None:
             raise ModelNotReady("no classifier is active yet: upload labelled data to train the first model")
         try:
             classes = _classify_document(deps, endpoint, text)
-            return classes, _model_version(deps, force=force)
+            return classes, model_version(deps, force=force)
         except (ResourceNotFound, ResourceInUse) as error:
             if attempt == 2:
                 raise ModelNotReady("the active classifier endpoint is not serving; retry shortly") from error
             logger.info(
                 "active endpoint not serving: refetching its ARN", extra={"error": type(error).__name__}
             )
-            endpoint, force = deps.params.get(ACTIVE_ENDPOINT, force=True), True
+            endpoint, force = deps.pointers.endpoint_arn(CLASSIFIER, fresh=True), True
     raise ModelNotReady("unreachable")  # pragma: no cover
 
 
@@ -383,8 +244,7 @@ def _decide(
     return decision.model_copy(update={"selected": True, "reason": "selected", "human_loop_name": name})
 
 
-def classify(request: ClassifyRequest, deps: PredictDeps | None = None) -> PredictionResponse:
-    deps = deps or default_predict_deps()
+def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
     classes, model_version = _call_active_endpoint(deps, request.text)
     if not classes:
         raise ServiceUnavailable("ClassifyDocument returned no classes")
@@ -438,76 +298,3 @@ def classify(request: ClassifyRequest, deps: PredictDeps | None = None) -> Predi
         },
     )
     return response
-
-
-# --- feedback -------------------------------------------------------------------------------------------
-def active_model_labels(deps: PredictDeps) -> tuple[str | None, list[str]]:
-    """(version, labels) of the active classifier, from SSM and the registry's dataset version."""
-    version = _model_version(deps)
-    if version is None:
-        raise ModelNotReady("no classifier is active yet: its labels are unknown")
-    if version not in deps._model_labels:
-        model = deps.registry.model(ModelKind.CLASSIFIER, version) or {}
-        dataset_version = model.get("dataset_version")
-        labels: list[str] = []
-        if dataset_version:
-            with aws_call("GetItem dataset"):
-                item = deps.registry.table.get_item(
-                    Key={"pk": f"DATASET#{ModelKind.CLASSIFIER.value}", "sk": str(dataset_version)}
-                ).get("Item")
-            dataset: dict[str, Any] = dict((item or {}).get("dataset") or {})  # type: ignore[arg-type]
-            labels = sorted(dataset.get("label_counts") or {})
-        if not labels:
-            raise ModelNotReady(f"the labels of the active model {version} are not in the registry")
-        deps._model_labels[version] = labels
-    return version, deps._model_labels[version]
-
-
-def feedback(request: FeedbackRequest, deps: PredictDeps | None = None) -> FeedbackResponse:
-    deps = deps or default_predict_deps()
-    settings = deps.settings
-    labels = request.labels(multi_label=settings.multi_label, delimiter=settings.label_delimiter)
-    if request.prediction_id is not None:
-        prediction = deps.store.get(request.prediction_id)
-        if prediction is None:
-            raise PredictionNotFound(f"no prediction {request.prediction_id!r} (unknown or expired)")
-        known = sorted(c["Name"] for c in prediction.get("classes", []))
-        model_version = prediction.get("model_version")
-        text = request.text or prediction.get("text")
-        if not text:
-            raise TextNotRetained(
-                "the text of this prediction was not kept: send it with the label", field="text"
-            )
-        row_id = f"feedback-{request.prediction_id}"
-    elif request.text is not None:
-        model_version, known = (None, []) if deps.loop.allow_new_labels else active_model_labels(deps)
-        text = request.text
-        row_id = f"feedback-text-{text_hash(text)}"
-    else:
-        raise InvalidField("send prediction_id or text", field="prediction_id")
-    for label in labels:
-        problems = label_problems(
-            label, multi_label=settings.multi_label, delimiter=settings.label_delimiter, max_chars=5000
-        )
-        if problems:
-            raise InvalidField("; ".join(problems), field="label")
-        if not deps.loop.allow_new_labels and label not in known:
-            raise UnknownLabel(
-                f"label {label!r} is not one of the model's labels: {', '.join(known)}", field="label"
-            )
-    row = LabelRow(
-        row_id=row_id,
-        labels=labels,
-        text=text,
-        source="feedback",
-        prediction_id=request.prediction_id,
-        model_version=model_version,
-    )
-    pending, flush = buffer_rows([row], deps.labels)
-    logger.info("feedback buffered", extra={"prediction_id": request.prediction_id, "pending": pending})
-    return FeedbackResponse(
-        prediction_id=request.prediction_id,
-        labels=list(labels),
-        pending=pending,
-        upload=flush.key if flush else None,
-    )

@@ -1,4 +1,4 @@
-"""Which predictions go to human review: uncertainty strategies (pure) and a small DynamoDB gate.
+"""Which predictions go to human review: uncertainty strategies (pure; the gate is in the store).
 
 Strategies (``/<prefix>/review-strategy``, compared with ``/<prefix>/review-threshold``):
 
@@ -9,31 +9,17 @@ Strategies (``/<prefix>/review-strategy``, compared with ``/<prefix>/review-thre
 Whatever the strategy, :func:`assess` also reports one ``uncertainty`` in [0, 1] where higher means
 less sure (``1 - top``, ``1 - margin`` or the normalised entropy), so clients can compare decisions.
 
-The gate enforces the review budget (``/<prefix>/review-daily-budget`` human loops per UTC day, an atomic
-conditional counter) and sends the same normalised text to review at most once (a conditional put on an
-item keyed by the text's hash: no text is stored there). Keys in the predictions table:
-
-* ``REVIEW#BUDGET`` / ``<YYYY-MM-DD>``: ``started`` counter of the day (expires two days later);
-* ``REVIEW#TEXT#<sha256>`` / ``SENT``: the text was sent to review (prediction id, when).
+The gate (:mod:`comprehend_al.store.review_gate`) enforces the review budget
+(``/<prefix>/review-daily-budget`` human loops per UTC day) and sends the same normalised text to review
+at most once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
-
-import boto3
-from boto3.dynamodb.conditions import Attr
-from botocore.exceptions import ClientError
-
-from comprehend_al.aws.errors import aws_call, translate
-
-BUDGET_PK = "REVIEW#BUDGET"
-TEXT_PK_PREFIX = "REVIEW#TEXT#"
 
 
 class Strategy(StrEnum):
@@ -112,95 +98,3 @@ def assess(scores: Sequence[float], strategy: Strategy, threshold: float) -> Ass
 
 def _unit(value: float) -> float:
     return round(min(1.0, max(0.0, value)), 6)
-
-
-def utc_day(now: datetime) -> str:
-    return now.astimezone(UTC).strftime("%Y-%m-%d")
-
-
-# --- the gate: budget and duplicates (DynamoDB) ---------------------------------------------------------
-class ReviewGate:
-    """Atomic review budget per UTC day and at-most-once review of a text, in the predictions table."""
-
-    def __init__(
-        self,
-        table_name: str,
-        resource: Any | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.table = (resource or boto3.resource("dynamodb")).Table(table_name)
-        self.clock = clock
-
-    def claim_text(self, text_hash: str, prediction_id: str) -> bool:
-        """Mark the text as sent to review; ``False`` when it already was (by anyone, ever)."""
-        try:
-            self.table.put_item(
-                Item={
-                    "pk": TEXT_PK_PREFIX + text_hash,
-                    "sk": "SENT",
-                    "prediction_id": prediction_id,
-                    "sent_at": self.clock().isoformat(),
-                },
-                ConditionExpression=Attr("pk").not_exists(),
-            )
-        except ClientError as error:
-            if _conditional(error):
-                return False
-            raise translate(error, "PutItem review text") from error
-        return True
-
-    def release_text(self, text_hash: str, prediction_id: str) -> None:
-        """Undo :meth:`claim_text` (the loop was not started after all)."""
-        try:
-            self.table.delete_item(
-                Key={"pk": TEXT_PK_PREFIX + text_hash, "sk": "SENT"},
-                ConditionExpression=Attr("prediction_id").eq(prediction_id),
-            )
-        except ClientError as error:
-            if not _conditional(error):
-                raise translate(error, "DeleteItem review text") from error
-
-    def take_budget(self, daily_budget: int) -> bool:
-        """Count one human loop against today's budget; ``False`` (nothing counted) when it is spent."""
-        if daily_budget <= 0:
-            return False
-        now = self.clock()
-        expires = int((now + timedelta(days=2)).timestamp())
-        try:
-            self.table.update_item(
-                Key={"pk": BUDGET_PK, "sk": utc_day(now)},
-                UpdateExpression="ADD #started :one SET expires_at = :expires",
-                ConditionExpression="attribute_not_exists(#started) OR #started < :budget",
-                ExpressionAttributeNames={"#started": "started"},
-                ExpressionAttributeValues={":one": 1, ":budget": daily_budget, ":expires": expires},
-            )
-        except ClientError as error:
-            if _conditional(error):
-                return False
-            raise translate(error, "UpdateItem review budget") from error
-        return True
-
-    def return_budget(self) -> None:
-        """Give back one unit of today's budget (the loop was not started after all)."""
-        try:
-            self.table.update_item(
-                Key={"pk": BUDGET_PK, "sk": utc_day(self.clock())},
-                UpdateExpression="ADD #started :minus",
-                ConditionExpression="#started > :zero",
-                ExpressionAttributeNames={"#started": "started"},
-                ExpressionAttributeValues={":minus": -1, ":zero": 0},
-            )
-        except ClientError as error:
-            if not _conditional(error):
-                raise translate(error, "UpdateItem review budget") from error
-
-    def used_today(self) -> int:
-        with aws_call("GetItem review budget"):
-            item = self.table.get_item(
-                Key={"pk": BUDGET_PK, "sk": utc_day(self.clock())}, ConsistentRead=True
-            ).get("Item")
-        return int(str(item["started"])) if item else 0
-
-
-def _conditional(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -142,12 +142,6 @@ class ComprehendClient:
             return False
         return True
 
-    def ops(self, kind: ModelKind, *, mode: str = "MULTI_CLASS", delimiter: str = "|") -> ModelOps:
-        """The training / test-job operations of one model kind."""
-        if kind is ModelKind.CLASSIFIER:
-            return ClassifierOps(self.client, mode=mode, delimiter=delimiter)
-        return RecognizerOps(self.client)
-
 
 class _ModelApi:
     """What both model kinds' APIs share: describe / stop training, start / describe a test job.

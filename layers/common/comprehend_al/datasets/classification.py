@@ -21,6 +21,10 @@ Conventions (decided here, relied on by the handlers and tests):
   inner runs of whitespace (including line breaks) collapsed to one space. Nothing else: case, Unicode
   form and punctuation are significant, because they may be significant to the model.
 * **Label sets** are compared as sets: ``A|B`` and ``B|A`` label the document identically.
+
+Why this module is long: it is the one place that knows the classifier's file format (parsing, every
+validation rule with its file/line/field message, merge, serialisation); split, the rules of one format
+would be read in several places.
 """
 
 from __future__ import annotations

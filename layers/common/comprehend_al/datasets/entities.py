@@ -19,6 +19,9 @@ Two levels of checks, on purpose:
 :func:`merge` builds the next immutable dataset version from the current one and an upload, and
 :func:`to_files` writes a dataset back as ``documents.txt`` + ``annotations.csv`` (round-trips exactly
 through :func:`validate_upload`).
+
+Why this module is long: it is the one place that knows the recognizer's two-file format (documents,
+annotations, their cross-checks, merge, serialisation); split, the rules of one format would scatter.
 """
 
 from __future__ import annotations

@@ -1,18 +1,12 @@
-"""What differs between model kinds on the data side: uploads, validation, merge, files, evaluation.
-
-The lifecycle (``lifecycle.py``) is written once against :class:`DataKind`; each model kind provides
-one implementation (classifier CSV here; the entity recognizer's documents + annotations beside it).
-"""
+"""The document classifier: ``LABEL,text`` CSV uploads, a fixed test CSV, ``predictions.jsonl`` output."""
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from comprehend_al.aws.comprehend import ClassifierOps, ModelOps
 from comprehend_al.aws.s3 import Bucket, ObjectInfo
-from comprehend_al.config import Settings
 from comprehend_al.datasets.classification import (
     DEFAULT_LIMITS,
     Limits,
@@ -23,82 +17,18 @@ from comprehend_al.datasets.classification import (
     parse_upload,
     to_csv,
 )
+from comprehend_al.kinds.base import (
+    STORED_DATASET_LIMITS,
+    KindSpec,
+    Merged,
+    TestSet,
+    Upload,
+    as_dict,
+    content_version,
+)
 from comprehend_al.metrics import evaluate_classifier, read_job_output, test_documents
-from comprehend_al.models import DatasetRef, ModelKind
-
-
-@dataclass(frozen=True)
-class Upload:
-    """One upload under ``train/new/``: a CSV file, or a folder with documents + annotations."""
-
-    kind: ModelKind
-    name: str  # key of the file, or of the folder for multi-file uploads
-    keys: tuple[str, ...]
-    etags: tuple[str, ...]
-
-    @property
-    def fingerprint(self) -> str:
-        return hashlib.sha256("|".join(self.keys + self.etags).encode()).hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class TestSet:
-    uri: str  # what the training job gets as TestS3Uri (classifier CSV; entity documents)
-    version: str  # changes whenever any of its objects change
-    keys: tuple[str, ...]
-    annotations_uri: str | None = None
-
-
-@dataclass(frozen=True)
-class Merged:
-    """A merged dataset in memory, before it is written as a new version."""
-
-    data: Any
-    documents: int
-    label_counts: dict[str, int]
-    added: int
-    duplicates_dropped: int
-    conflicts: list[dict[str, Any]]
-
-
-class DataKind(Protocol):
-    kind: ModelKind
-    bucket: Bucket
-    test_key: str  # where users put the fixed test set (named in "no fixed test set" messages)
-
-    def claim(self, objects: list[ObjectInfo]) -> tuple[list[Upload], list[ObjectInfo]]:
-        """The complete uploads of this kind among ``objects``, and the objects it leaves to others."""
-        ...
-
-    def test_set(self) -> TestSet | None: ...
-
-    def load(self, dataset: DatasetRef | None) -> Any: ...
-
-    def validate(self, upload: Upload) -> Any:
-        """Parse and validate an upload; raises ``InvalidTrainingData`` naming file, line and field."""
-        ...
-
-    def merge(self, current: Any, new: Any) -> Merged: ...
-
-    def check_test_set(self, merged: Merged, test: TestSet) -> list[str]: ...
-
-    def trainable(self, merged: Merged) -> list[str]: ...
-
-    def write(self, merged: Merged, version: str, test: TestSet | None) -> DatasetRef: ...
-
-    def test_documents_uri(self, dataset: DatasetRef) -> str:
-        """One document per line, the input of the test job (written once per test-set version)."""
-        ...
-
-    def evaluate(self, dataset: DatasetRef, job_output: bytes) -> dict[str, Any]: ...
-
-
-STORED_DATASET_LIMITS = Limits(max_file_bytes=5 * 1024**3)  # Comprehend's training-data limit: 5 GB
-
-
-def content_version(infos: list[ObjectInfo]) -> str:
-    digest = hashlib.sha256("|".join(f"{i.key}={i.version}" for i in infos).encode()).hexdigest()
-    return f"t{digest[:12]}"
+from comprehend_al.models import ClassificationMetrics, DatasetRef, ModelKind
+from comprehend_al.settings import Settings
 
 
 class ClassifierData:
@@ -154,7 +84,7 @@ class ClassifierData:
             label_counts=dict(result.label_counts),
             added=result.added,
             duplicates_dropped=result.duplicates_dropped,
-            conflicts=[_as_dict(c) for c in result.conflicts],
+            conflicts=[as_dict(c) for c in result.conflicts],
         )
 
     def _test_rows(self) -> list[Any]:
@@ -202,21 +132,16 @@ class ClassifierData:
         return metrics.model_dump(mode="json")
 
 
-def _as_dict(value: Any) -> dict[str, Any]:
-    if hasattr(value, "model_dump"):
-        return dict(value.model_dump(mode="json"))
-    if hasattr(value, "__dataclass_fields__"):
-        from dataclasses import asdict
-
-        return asdict(value)
-    return dict(value)
+def _ops(client: Any, settings: Settings) -> ModelOps:
+    return ClassifierOps(client, mode=settings.classifier_mode.value, delimiter=settings.label_delimiter)
 
 
-def data_kinds(settings: Settings, bucket: Bucket) -> dict[ModelKind, DataKind]:
-    """Every model kind the workflow knows, in the order uploads are claimed."""
-    from comprehend_al.entity_kind import EntityData  # imports this module: not at the top
-
-    return {
-        ModelKind.CLASSIFIER: ClassifierData(settings, bucket),
-        ModelKind.ENTITY_RECOGNIZER: EntityData(settings, bucket),
-    }
+SPEC = KindSpec(
+    kind=ModelKind.CLASSIFIER,
+    short="clf",
+    noun="classification",
+    max_text_bytes=10_000,  # ClassifyDocument
+    metrics=ClassificationMetrics,
+    data=ClassifierData,
+    ops=_ops,
+)

@@ -5,55 +5,28 @@ Keys (``pk``, ``sk``):
 - ``DATASET#<kind>`` / ``<version>``: one item per immutable dataset version; ``CURRENT`` points at the latest
 - ``LOCK#<kind>`` / ``LOCK``: serializes runs of one model kind (with an expiry)
 - ``JOB#<job id>`` / ``JOB``: test-job bookkeeping
+
+Reads return typed records (:mod:`comprehend_al.store.records`); writes take typed changes.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
-import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from comprehend_al.aws.errors import aws_call, translate
 from comprehend_al.errors import ResourceNotFound
 from comprehend_al.models import DatasetRef, ModelKind, ModelStatus
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def to_dynamo(value: Any) -> Any:
-    """JSON-compatible value → DynamoDB value (floats as Decimal)."""
-    return json.loads(json.dumps(value, default=str), parse_float=Decimal)
-
-
-def from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | set):
-        return [from_dynamo(v) for v in value]
-    return value
-
-
-def version_of_arn(model_arn: str) -> str:
-    """``…/version/<v>`` → ``<v>`` (our models are always versioned)."""
-    marker = "/version/"
-    if marker not in model_arn:
-        raise ResourceNotFound(f"model ARN has no version: {model_arn}")
-    return model_arn.rsplit(marker, 1)[1]
+from comprehend_al.store.dynamo import from_dynamo, is_conditional, now_iso, table, to_dynamo
+from comprehend_al.store.records import DatasetRecord, JobChanges, JobRecord, ModelChanges, ModelRecord
 
 
 class Registry:
     def __init__(self, table_name: str, resource: Any | None = None) -> None:
-        self.table = (resource or boto3.resource("dynamodb")).Table(table_name)
+        self.table = table(table_name, resource)
 
     # --- generic -------------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
@@ -92,7 +65,7 @@ class Registry:
                 | Attr("holder").eq(holder),
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if is_conditional(error):
                 return False
             raise translate(error, "acquire lock") from error
         return True
@@ -103,7 +76,7 @@ class Registry:
                 Key={"pk": f"LOCK#{kind.value}", "sk": "LOCK"}, ConditionExpression=Attr("holder").eq(holder)
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not is_conditional(error):
                 raise translate(error, "release lock") from error
 
     def lock_holder(self, kind: ModelKind) -> str | None:
@@ -115,8 +88,12 @@ class Registry:
         pointer = self._get(f"DATASET#{kind.value}", "CURRENT")
         if not pointer:
             return None
-        item = self._get(f"DATASET#{kind.value}", str(pointer["version"]))
-        return DatasetRef.model_validate(item["dataset"]) if item else None
+        record = self.dataset(kind, str(pointer["version"]))
+        return record.dataset if record else None
+
+    def dataset(self, kind: ModelKind, version: str) -> DatasetRecord | None:
+        item = self._get(f"DATASET#{kind.value}", version)
+        return DatasetRecord.from_item(item) if item else None
 
     def put_dataset(
         self, dataset: DatasetRef, *, uploads: list[str], parent: str | None, execution_id: str
@@ -143,12 +120,12 @@ class Registry:
         """The dataset version the active model was trained on (``CURRENT`` may be newer)."""
         self._update(f"DATASET#{kind.value}", "ACTIVE", {"version": version})
 
-    def datasets(self, kind: ModelKind) -> list[dict[str, Any]]:
+    def datasets(self, kind: ModelKind) -> list[DatasetRecord]:
         items = self._query(f"DATASET#{kind.value}")
-        return [i for i in items if i["sk"] not in {"CURRENT", "ACTIVE"}]
+        return [DatasetRecord.from_item(i) for i in items if i["sk"] not in {"CURRENT", "ACTIVE"}]
 
     # --- model versions ------------------------------------------------------------------------------
-    def put_model(self, kind: ModelKind, version: str, **values: Any) -> None:
+    def put_model(self, kind: ModelKind, version: str, **values: Unpack[ModelChanges]) -> None:
         item = {
             "pk": f"MODEL#{kind.value}",
             "sk": version,
@@ -161,20 +138,22 @@ class Registry:
         with aws_call("PutItem model"):
             self.table.put_item(Item=to_dynamo(item))
 
-    def update_model(self, kind: ModelKind, version: str, **values: Any) -> None:
-        self._update(f"MODEL#{kind.value}", version, values)
+    def update_model(self, kind: ModelKind, version: str, **values: Unpack[ModelChanges]) -> None:
+        self._update(f"MODEL#{kind.value}", version, dict(values))
 
     def set_status(self, kind: ModelKind, version: str, status: ModelStatus, reason: str = "") -> None:
-        values: dict[str, Any] = {"status": status.value}
+        values: ModelChanges = {"status": status.value}
         if reason:
             values["reason"] = reason[:2000]
         self.update_model(kind, version, **values)
 
-    def model(self, kind: ModelKind, version: str) -> dict[str, Any] | None:
-        return self._get(f"MODEL#{kind.value}", version)
+    def model(self, kind: ModelKind, version: str) -> ModelRecord | None:
+        item = self._get(f"MODEL#{kind.value}", version)
+        return ModelRecord.from_item(item) if item else None
 
-    def models(self, kind: ModelKind) -> list[dict[str, Any]]:
-        return sorted(self._query(f"MODEL#{kind.value}"), key=lambda m: str(m.get("created_at", "")))
+    def models(self, kind: ModelKind) -> list[ModelRecord]:
+        items = sorted(self._query(f"MODEL#{kind.value}"), key=lambda m: str(m.get("created_at", "")))
+        return [ModelRecord.from_item(i) for i in items]
 
     def add_evaluation(
         self, kind: ModelKind, version: str, test_version: str, metrics: dict[str, Any]
@@ -182,12 +161,12 @@ class Registry:
         model = self.model(kind, version)
         if model is None:
             raise ResourceNotFound(f"model version {kind.value}/{version} is not in the registry")
-        evaluations = dict(model.get("evaluations") or {})
+        evaluations = dict(model.evaluations)
         evaluations[test_version] = metrics
         self.update_model(kind, version, evaluations=evaluations)
 
     # --- jobs ----------------------------------------------------------------------------------------
-    def put_job(self, job_id: str, **values: Any) -> None:
+    def put_job(self, job_id: str, **values: Unpack[JobChanges]) -> None:
         with aws_call("PutItem job"):
             self.table.put_item(
                 Item=to_dynamo(
@@ -195,8 +174,12 @@ class Registry:
                 )
             )
 
-    def update_job(self, job_id: str, **values: Any) -> None:
-        self._update(f"JOB#{job_id}", "JOB", values)
+    def update_job(self, job_id: str, **values: Unpack[JobChanges]) -> None:
+        self._update(f"JOB#{job_id}", "JOB", dict(values))
+
+    def job(self, job_id: str) -> JobRecord | None:
+        item = self._get(f"JOB#{job_id}", "JOB")
+        return JobRecord.model_validate(item) if item else None
 
     def _query(self, pk: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

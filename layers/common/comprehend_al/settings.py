@@ -1,14 +1,16 @@
-"""Settings: read once from the environment (names, prefixes and static choices only).
+"""Settings: the one model of the environment, read once per process (names, prefixes, static choices).
 
-Values that change at run time (active model and endpoint ARNs, the selection metric) live in SSM
-Parameter Store under ``PARAMETER_PREFIX``.
+Every function gets the stack's common variables (``Settings``); the loop's functions and the analyze
+function add their own part (``Settings.loop``, ``Settings.analysis``), read from the same environment.
+Values that change at run time (active model and endpoint ARNs, the selection metric, review tunables)
+live in SSM Parameter Store under ``PARAMETER_PREFIX``, never here.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from enum import StrEnum
-from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +20,32 @@ from comprehend_al.models import ClassifierMode, ModelKind, SelectionMetric
 class DeploymentStrategy(StrEnum):
     NEW_ENDPOINT = "NEW_ENDPOINT"  # create a new endpoint, switch SSM, delete the old one
     UPDATE_IN_PLACE = "UPDATE_IN_PLACE"  # UpdateEndpoint(DesiredModelArn) on the active endpoint
+
+
+class LoopSettings(BaseModel):
+    """The loop's functions (classify, feedback, review, flush): tables and privacy switches."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    predictions_table: str = Field("", alias="PREDICTIONS_TABLE")
+    label_buffer_table: str = Field("", alias="LABEL_BUFFER_TABLE")
+    store_prediction_text: bool = Field(False, alias="STORE_PREDICTION_TEXT")
+    allow_new_labels: bool = Field(False, alias="ALLOW_NEW_LABELS")
+    prediction_ttl_days: int = Field(30, ge=1, alias="PREDICTION_TTL_DAYS")
+    review_ttl_days: int = Field(30, ge=1, alias="REVIEW_TTL_DAYS")
+    parameter_max_age: int = Field(60, ge=0, alias="PARAMETER_MAX_AGE")
+    flush_lock_seconds: int = Field(300, ge=10, alias="FLUSH_LOCK_SECONDS")
+
+
+class AnalysisSettings(BaseModel):
+    """The analyze function: where and whether results are kept."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    results_table: str = Field("", alias="ANALYSIS_RESULTS_TABLE")
+    store_results: bool = Field(False, alias="STORE_ANALYSIS_RESULTS")
+    store_text: bool = Field(False, alias="STORE_ANALYSIS_TEXT")
+    retention_days: int = Field(30, ge=1, alias="ANALYSIS_RETENTION_DAYS")
 
 
 class Settings(BaseModel):
@@ -44,6 +72,10 @@ class Settings(BaseModel):
     # longer than the state machine's TimeoutSeconds (24 h): a live run never loses its lock to expiry
     lock_seconds: int = Field(25 * 3600, ge=60, alias="LOCK_SECONDS")
 
+    # the parts of the functions that need more (read from the same environment by ``from_env``)
+    loop: LoopSettings = Field(default_factory=LoopSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+
     # S3 layout: one meaning per prefix.
     upload_prefix: str = "train/new/"
     processed_prefix: str = "train/processed/"
@@ -63,8 +95,8 @@ class Settings(BaseModel):
         base = self.parameter_prefix.rstrip("/")
         return f"{base}/{kind.value}/{name}" if kind else f"{base}/{name}"
 
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The settings of this process (cached: the environment of a Lambda does not change)."""
-    return Settings.model_validate(dict(os.environ))
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings of this process's environment (every part from the same variables)."""
+        env = dict(os.environ if environ is None else environ)
+        return cls.model_validate({**env, "loop": env, "analysis": env})

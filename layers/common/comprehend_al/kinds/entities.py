@@ -1,4 +1,4 @@
-"""The entity recognizer's side of the data lifecycle (the :class:`~comprehend_al.kinds.DataKind` protocol).
+"""The entity recognizer (its :class:`~comprehend_al.kinds.base.DataKind` and :class:`KindSpec`).
 
 Uploads: a folder under ``train/new/`` holding ``documents.txt`` (one document per line) and
 ``annotations.csv`` (``File,Line,Begin Offset,End Offset,Type``) is one upload. A folder is claimed only
@@ -16,8 +16,8 @@ import posixpath
 from collections import defaultdict
 from typing import Any
 
+from comprehend_al.aws.comprehend import ModelOps, RecognizerOps
 from comprehend_al.aws.s3 import Bucket, ObjectInfo, split_uri
-from comprehend_al.config import Settings
 from comprehend_al.datasets.entities import (
     Annotation,
     EntityLimits,
@@ -29,8 +29,9 @@ from comprehend_al.datasets.entities import (
 )
 from comprehend_al.entity_metrics import evaluate_entities, read_entities_output
 from comprehend_al.errors import InvalidTrainingData
-from comprehend_al.kinds import Merged, TestSet, Upload, content_version
-from comprehend_al.models import DatasetRef, ModelKind
+from comprehend_al.kinds.base import KindSpec, Merged, TestSet, Upload, content_version
+from comprehend_al.models import DatasetRef, EntityMetrics, ModelKind
+from comprehend_al.settings import Settings
 
 DOCUMENTS = "documents.txt"
 ANNOTATIONS = "annotations.csv"
@@ -205,3 +206,18 @@ def _document_lines(documents: bytes) -> dict[int, int]:
         if raw.strip():
             mapping[number] = len(mapping)
     return mapping
+
+
+def _ops(client: Any, settings: Settings) -> ModelOps:
+    return RecognizerOps(client)
+
+
+SPEC = KindSpec(
+    kind=ModelKind.ENTITY_RECOGNIZER,
+    short="ner",
+    noun="entity detection",
+    max_text_bytes=5_000,  # DetectEntities on a custom endpoint
+    metrics=EntityMetrics,
+    data=EntityData,
+    ops=_ops,
+)

@@ -1,0 +1,116 @@
+"""What differs between model kinds: the :class:`DataKind` protocol and the :class:`KindSpec` of a kind.
+
+The lifecycle (``comprehend_al.lifecycle``) is written once against these; each model kind is one
+module of this package (``classifier``, ``entities``) that provides a spec and its data implementation.
+A new kind (a language, a level of a taxonomy) is one more spec, not one more ``if`` in the lifecycle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from comprehend_al.aws.comprehend import ModelOps
+from comprehend_al.aws.s3 import Bucket, ObjectInfo
+from comprehend_al.datasets.classification import Limits
+from comprehend_al.models import ClassificationMetrics, DatasetRef, EntityMetrics, ModelKind
+from comprehend_al.settings import Settings
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One upload under ``train/new/``: a CSV file, or a folder with documents + annotations."""
+
+    kind: ModelKind
+    name: str  # key of the file, or of the folder for multi-file uploads
+    keys: tuple[str, ...]
+    etags: tuple[str, ...]
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256("|".join(self.keys + self.etags).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TestSet:
+    uri: str  # what the training job gets as TestS3Uri (classifier CSV; entity documents)
+    version: str  # changes whenever any of its objects change
+    keys: tuple[str, ...]
+    annotations_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class Merged:
+    """A merged dataset in memory, before it is written as a new version."""
+
+    data: Any
+    documents: int
+    label_counts: dict[str, int]
+    added: int
+    duplicates_dropped: int
+    conflicts: list[dict[str, Any]]
+
+
+class DataKind(Protocol):
+    kind: ModelKind
+    bucket: Bucket
+    test_key: str  # where users put the fixed test set (named in "no fixed test set" messages)
+
+    def claim(self, objects: list[ObjectInfo]) -> tuple[list[Upload], list[ObjectInfo]]:
+        """The complete uploads of this kind among ``objects``, and the objects it leaves to others."""
+        ...
+
+    def test_set(self) -> TestSet | None: ...
+
+    def load(self, dataset: DatasetRef | None) -> Any: ...
+
+    def validate(self, upload: Upload) -> Any:
+        """Parse and validate an upload; raises ``InvalidTrainingData`` naming file, line and field."""
+        ...
+
+    def merge(self, current: Any, new: Any) -> Merged: ...
+
+    def check_test_set(self, merged: Merged, test: TestSet) -> list[str]: ...
+
+    def trainable(self, merged: Merged) -> list[str]: ...
+
+    def write(self, merged: Merged, version: str, test: TestSet | None) -> DatasetRef: ...
+
+    def test_documents_uri(self, dataset: DatasetRef) -> str:
+        """One document per line, the input of the test job (written once per test-set version)."""
+        ...
+
+    def evaluate(self, dataset: DatasetRef, job_output: bytes) -> dict[str, Any]: ...
+
+
+STORED_DATASET_LIMITS = Limits(max_file_bytes=5 * 1024**3)  # Comprehend's training-data limit: 5 GB
+
+
+def content_version(infos: list[ObjectInfo]) -> str:
+    digest = hashlib.sha256("|".join(f"{i.key}={i.version}" for i in infos).encode()).hexdigest()
+    return f"t{digest[:12]}"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Everything that differs between model kinds outside their data files."""
+
+    kind: ModelKind
+    short: str  # in endpoint names: "clf" / "ner"
+    noun: str  # what real-time inference does, in messages
+    max_text_bytes: int  # the real-time inference limit (UTF-8 bytes)
+    metrics: type[ClassificationMetrics] | type[EntityMetrics]
+    data: Callable[[Settings, Bucket], DataKind]
+    ops: Callable[[Any, Settings], ModelOps]  # (boto3 Comprehend client, settings) → training / test jobs
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    if hasattr(value, "model_dump"):
+        return dict(value.model_dump(mode="json"))
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    return dict(value)
