@@ -25,9 +25,10 @@ import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from local.comprehend.common import check_text, reject_bytes, require
+from local.comprehend.context import ServiceContext
 from local.comprehend.endpoints import endpoint_model
 from local.comprehend.engines.classification import MULTI_LABEL_THRESHOLD, ClassifierModel, train
 from local.comprehend.errors import (
@@ -38,9 +39,6 @@ from local.comprehend.models import JobSpec, ModelSpec, TrainingDataError, job_d
 from local.comprehend.registry import Request, Response, operation
 from local.comprehend.s3io import join_uri, parse_s3_uri, write_tar_gz
 from local.comprehend.store import Record
-
-if TYPE_CHECKING:
-    from local.comprehend.server import ServiceContext
 
 RESOURCE_TYPE = "document-classifier"
 JOB_TOP_CLASSES = 3

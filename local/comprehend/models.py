@@ -20,9 +20,10 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from local.comprehend.common import check_name, new_id, now, paginate, parse_arn, require, time_filter
+from local.comprehend.context import ServiceContext
 from local.comprehend.endpoints import KIND as ENDPOINTS
 from local.comprehend.endpoints import endpoints_using
 from local.comprehend.errors import (
@@ -35,9 +36,6 @@ from local.comprehend.errors import (
 from local.comprehend.registry import ModelKind, Request, Response, on_restart, operation, register_model_kind
 from local.comprehend.s3io import S3ReadError, join_uri, list_objects, parse_s3_uri, read_object, write_tar_gz
 from local.comprehend.store import Record, public
-
-if TYPE_CHECKING:
-    from local.comprehend.server import ServiceContext
 
 TRAINED_STATUSES = ("TRAINED", "TRAINED_WITH_WARNING")
 IN_TRAINING = ("SUBMITTED", "TRAINING", "STOP_REQUESTED")

@@ -31,13 +31,14 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from comprehend_al.datasets.entities import Annotation, EntityLimits, EntityUpload, validate_upload
 from comprehend_al.entity_metrics import evaluate_entities
 from comprehend_al.errors import InvalidTrainingData
 
 from local.comprehend.common import check_text, reject_bytes, require
+from local.comprehend.context import ServiceContext
 from local.comprehend.endpoints import endpoint_model
 from local.comprehend.engines.entities import EntityModel, train
 from local.comprehend.errors import (
@@ -48,9 +49,6 @@ from local.comprehend.models import JobSpec, ModelSpec, TrainingDataError, job_d
 from local.comprehend.registry import Request, Response, operation
 from local.comprehend.s3io import parse_s3_uri
 from local.comprehend.store import Record
-
-if TYPE_CHECKING:
-    from local.comprehend.server import ServiceContext
 
 RESOURCE_TYPE = "entity-recognizer"
 LIMITS = EntityLimits()
