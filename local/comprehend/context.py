@@ -18,25 +18,14 @@ from local.comprehend.store import ResourceStore
 class ServiceContext(Protocol):
     """The running service as a handler sees it."""
 
-    @property
-    def region(self) -> str: ...
-
-    @property
-    def account_id(self) -> str: ...
-
-    @property
-    def min_docs_per_label(self) -> int:
-        """The fewest training documents a label may have."""
-
-    @property
-    def max_text_bytes(self) -> int:
-        """The largest ``Text`` a real-time classification accepts (UTF-8 bytes)."""
-
-    @property
-    def store(self) -> ResourceStore: ...
-
-    @property
-    def faults(self) -> Faults: ...
+    region: str
+    account_id: str
+    min_docs_per_label: int
+    """The fewest training documents a label may have."""
+    max_text_bytes: int
+    """The largest ``Text`` a real-time classification accepts (UTF-8 bytes)."""
+    store: ResourceStore
+    faults: Faults
 
     @property
     def s3(self) -> Any:

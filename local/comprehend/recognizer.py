@@ -50,7 +50,6 @@ from local.comprehend.registry import Request, Response, operation
 from local.comprehend.s3io import parse_s3_uri
 from local.comprehend.store import Record
 
-RESOURCE_TYPE = "entity-recognizer"
 LIMITS = EntityLimits()
 MAX_ENDPOINT_TEXT_BYTES = 5_000
 TEST_FRACTION = 0.1
@@ -182,7 +181,7 @@ def _train_and_evaluate(
     if stop_requested():
         return {}
     model = train(train_set.documents, train_set.annotations)
-    model_path = ctx.store.model_dir(RESOURCE_TYPE, record["_id"]) / "model.crfsuite"
+    model_path = ctx.store.model_dir(SPEC.resource_type, record["_id"]) / "model.crfsuite"
     model.save(model_path)
     return {
         "RecognizerMetadata": _metadata(model, train_set, test_set, types),
@@ -264,31 +263,27 @@ def detect_entities(ctx: ServiceContext, request: Request) -> Response:
             "EndpointArn is required: the local service has no built-in entity types"
         )
     text = check_text(request, MAX_ENDPOINT_TEXT_BYTES)
-    model: EntityModel = endpoint_model(ctx, endpoint_arn, RESOURCE_TYPE)
+    model: EntityModel = endpoint_model(ctx, endpoint_arn, SPEC.resource_type)
     return {"Entities": model.predict(text)}
 
 
 # --- the kind -----------------------------------------------------------------------------------------
 SPEC = ModelSpec(
     operation_noun="EntityRecognizer",
-    resource_type=RESOURCE_TYPE,
-    name_field="RecognizerName",
-    title="Entity recognizer",
     noun="recognizer",
-    arn_description="an entity recognizer",
+    title="Entity recognizer",
+    name_field="RecognizerName",
     load=EntityModel.load,
     train=_train_and_evaluate,
     job=JobSpec(
         operation_noun="EntitiesDetectionJob",
-        resource_type="entities-detection-job",
         output_code="NER",
         output_member="output",
-        not_found=ResourceNotFoundException,  # Comprehend: JobNotFoundException
         missing_model=(
             "EntityRecognizerArn is required: the local service has no built-in entity types (nor flywheels)"
         ),
         predict=_detect_input,
+        not_found=ResourceNotFoundException,  # Comprehend: JobNotFoundException
         extra_fields=_job_fields,
     ),
-)
-SPEC.register()
+).register()
