@@ -313,12 +313,12 @@ class RequestHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         request = Request(self.command, url.path, url.query, self.headers, self.rfile.read)
         response = service.resolver.resolve(service, request)
-        if request.body_pending:  # the unread body would be taken for the next request
-            self.close_connection = True
-        self._send(response, service.request_id_header)
+        self._send(response, service.request_id_header, close=request.body_pending)
 
-    def _send(self, response: Response, request_id_header: str | None) -> None:
+    def _send(self, response: Response, request_id_header: str | None, *, close: bool = False) -> None:
         self.send_response(response.status)
+        if close:  # a body nobody read would be taken for the next request: this connection ends here
+            self.send_header("Connection", "close")
         if response.content_type is not None:
             self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
