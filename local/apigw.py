@@ -8,14 +8,13 @@ authorization is not checked here: the template's authorizer is exercised on AWS
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 
+from local.httpserver import LocalService, Request, Resolver, Response
 from local.stack import ACCOUNT, LambdaRouter
 
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -67,62 +66,45 @@ def http_event(method: str, path: str, query: str, headers: dict[str, str], body
     }
 
 
-class LocalHttpApi:
+class LocalHttpApi(LocalService):
+    """The template's HTTP API on loopback: one route per ``HttpApi`` event, each invoking its function."""
+
+    thread_name = "local-http-api"
+    request_id_header = None  # the function's answer as API Gateway relays it, headers and all
+
     def __init__(self, template: dict[str, Any], router: LambdaRouter) -> None:
+        super().__init__()
         self.routes = routes(template)
         self.router = router
-        self._httpd: ThreadingHTTPServer | None = None
-        self.url: str | None = None
+        self.resolver: Resolver[LocalHttpApi] = Resolver(
+            not_found=_not_found, not_found_methods=("GET", "POST")
+        )
+        for route_key, function in self.routes.items():
+            method, path = route_key.split(" ", 1)
+            self.resolver.route(path, method, name=function)(partial(_invoke, function=function))
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                api.handle(self)
-
-            def do_GET(self) -> None:
-                api.handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet
-                return
-
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        threading.Thread(target=self._httpd.serve_forever, name="local-http-api", daemon=True).start()
-        self.url = f"http://{host}:{self._httpd.server_address[1]}"
-        return self.url
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-
-    def handle(self, request: BaseHTTPRequestHandler) -> None:
-        parts = urlsplit(request.path)
-        function = self.routes.get(f"{request.command} {parts.path}")
-        length = int(request.headers.get("Content-Length") or 0)
-        if function is None:
-            return self._send(request, 404, {"message": "Not Found"})
-        if length > MAX_BODY_BYTES:
-            return self._send(request, 413, {"message": "Request Entity Too Large"})
-        body = request.rfile.read(length) if length else b""
-        event = http_event(request.command, parts.path, parts.query, dict(request.headers.items()), body)
+    def invoke(self, function: str, request: Request) -> Response:
+        """Run ``function`` with the API Gateway event of ``request``; its answer as API Gateway gives it."""
+        if request.content_length > MAX_BODY_BYTES:
+            return Response.json(413, {"message": "Request Entity Too Large"})
+        headers = dict(request.headers.items())
+        event = http_event(request.method, request.path, request.query, headers, request.body)
         result, error = self.router.invoke(function, event)
         if error:  # what API Gateway answers when the integration fails
-            return self._send(request, 500, {"message": "Internal Server Error"})
-        status = int(result.get("statusCode", 200))
-        payload = result.get("body", "")
-        self._send(request, status, payload, result.get("headers") or {})
-
-    @staticmethod
-    def _send(
-        request: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None
-    ) -> None:
+            return Response.json(500, {"message": "Internal Server Error"})
+        body = result.get("body", "")
+        answer_headers = dict(result.get("headers") or {})
+        content_type = "application/json"
+        for name in [name for name in answer_headers if name.lower() in ("content-type", "content-length")]:
+            value = answer_headers.pop(name)
+            content_type = value if name.lower() == "content-type" else content_type
         data = (body if isinstance(body, str) else json.dumps(body)).encode()
-        request.send_response(status)
-        for name, value in {"Content-Type": "application/json", **(headers or {})}.items():
-            if name.lower() != "content-length":
-                request.send_header(name, value)
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
+        return Response(int(result.get("statusCode", 200)), data, content_type, answer_headers)
+
+
+def _invoke(api: LocalHttpApi, request: Request, *, function: str) -> Response:
+    return api.invoke(function, request)
+
+
+def _not_found(api: LocalHttpApi, request: Request) -> Response:
+    return Response.json(404, {"message": "Not Found"})

@@ -1,11 +1,18 @@
-"""The demo's report: a table for the terminal, and an HTML page with a chart of the metric per version."""
+"""The demo's report: a table for the terminal, and an HTML page with a chart of the metric per version.
+
+The page is ``web/report/index.html`` (a string.Template: ``$chart``, ``$table``, ``$ssm``); the chart is
+an SVG drawn here from the rows.
+"""
 
 from __future__ import annotations
 
 import html
 import json
 from pathlib import Path
+from string import Template
 from typing import Any
+
+from local.web import read_asset
 
 
 def model_rows(models: list[dict[str, Any]], datasets: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -95,13 +102,12 @@ def write_report(
     (folder / "report.json").write_text(
         json.dumps({"models": rows, "ssm": ssm, **extra}, indent=2, default=str)
     )
-    body = [
-        "<!doctype html><meta charset='utf-8'><title>Comprehend active learning: offline demo</title>",
-        "<h1>Model versions</h1>",
-        chart_svg(rows),
-        "<pre>" + html.escape(table(rows)) + "</pre>",
-        "<h2>SSM</h2><pre>" + html.escape("\n".join(f"{k} = {v}" for k, v in ssm.items())) + "</pre>",
-    ]
     page = folder / "report.html"
-    page.write_text("\n".join(body))
+    page.write_text(
+        Template(read_asset("report", "index.html")).substitute(
+            chart=chart_svg(rows),
+            table=html.escape(table(rows)),
+            ssm=html.escape("\n".join(f"{k} = {v}" for k, v in ssm.items())),
+        )
+    )
     return page

@@ -1,54 +1,38 @@
-"""The reviewer's web page: server-rendered HTML, a little CSS, no JavaScript.
+"""The reviewer's web page: server-rendered HTML, a little CSS, no JavaScript; its routes.
 
 A loop's ``InputContent`` is read generically: ``{"items": [{"id", "text", "scores": [{"Name", "Score"}]}],
 "labels": [...], ...}``. Each item gets one radio group named ``label-<id>`` offering the loop's ``labels``
 (never a built-in list); the other top-level fields are shown as plain facts. Everything that comes from
-the input is HTML-escaped.
+the input is HTML-escaped. The markup is ``web/review/review.html``, the style ``web/review/review.css``.
+
+:data:`router` serves the page (included under ``/review`` by :mod:`local.a2i.server`): ``GET /review``
+lists the loops in progress with one form each, ``POST /review/<loop>`` records an answer through the
+service's :meth:`~ReviewDesk.complete`, ``GET /review/review.css`` is the stylesheet.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
-from typing import Any
+from string import Template
+from typing import Any, Protocol
 from urllib.parse import quote
 
-from local.a2i.store import HumanLoop
+from local.a2i.errors import ResourceNotFoundException, ValidationException
+from local.a2i.store import HumanLoop, utc_now
+from local.httpserver import Request, Response, Router
+from local.web import read_asset, templates
+
+LOG = logging.getLogger("local.a2i")
 
 ANSWER_PREFIX = "label-"
 TOP_SCORES = 5  # bars shown per item: the model's most likely labels
-
-CSS = """
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;background:#f4f5f7;color:#1d2329}
-header{background:#232f3e;color:#fff;padding:.8rem 1.5rem}
-header h1{font-size:1.2rem;margin:0}
-header p{margin:.2rem 0 0;color:#c8d0d9;font-size:.9rem}
-main{max-width:60rem;margin:0 auto;padding:1rem 1.5rem}
-.notice{background:#e6f4ea;border:1px solid #9fd3ad;padding:.5rem .8rem;border-radius:4px}
-.error{background:#fdecea;border:1px solid #f1a9a0;padding:.5rem .8rem;border-radius:4px}
-section.loop{background:#fff;border:1px solid #d5dbe1;border-radius:6px;margin:1rem 0;padding:.8rem 1rem}
-section.loop h2{font-size:1rem;margin:0 0 .3rem;font-family:ui-monospace,monospace}
-dl.facts{display:flex;flex-wrap:wrap;gap:.2rem 1.2rem;margin:0 0 .6rem;font-size:.85rem;color:#545b64}
-dl.facts dt{font-weight:600}dl.facts dd{margin:0 0 0 .3rem}
-dl.facts div{display:flex}
-fieldset.item{border:1px solid #e3e7eb;border-radius:4px;margin:.6rem 0;padding:.5rem .8rem}
-fieldset.item legend{font-size:.8rem;color:#545b64;padding:0 .3rem}
-blockquote.text{margin:.2rem 0 .5rem;padding:.4rem .7rem;background:#f8f9fa;border-left:3px solid #879596;
- white-space:pre-wrap;word-break:break-word}
-ul.scores{list-style:none;margin:0 0 .5rem;padding:0;font-size:.85rem}
-ul.scores li{display:grid;grid-template-columns:12rem 1fr 3.5rem;gap:.5rem;align-items:center}
-ul.scores .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-ul.scores .track{background:#eaeded;height:.6rem;border-radius:3px}
-ul.scores .bar{display:block;background:#0073bb;height:100%;border-radius:3px}
-ul.scores .value{text-align:right;font-variant-numeric:tabular-nums}
-.choices{display:flex;flex-wrap:wrap;gap:.3rem .9rem}
-.choices label{white-space:nowrap;cursor:pointer}
-button{background:#ec7211;color:#fff;border:0;border-radius:4px;padding:.45rem 1.1rem;font-size:.95rem;
- cursor:pointer}
-button:hover{background:#d45b07}
-pre{white-space:pre-wrap;word-break:break-word;background:#f8f9fa;padding:.5rem}
-"""
+PAGE = "review"  # web/review/
 
 
 @dataclass(frozen=True)
@@ -112,46 +96,41 @@ def _scores(raw: Any) -> tuple[tuple[str, float], ...]:
 
 
 # --- pages ---------------------------------------------------------------------------------------------
-def page(title: str, body: str) -> str:
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
-        f"<body>{body}</body></html>\n"
-    )
+def _parts() -> dict[str, Template]:
+    return templates(PAGE, "review.html")
+
+
+def page(title: str, body: str, parts: dict[str, Template] | None = None) -> str:
+    return (parts or _parts())["page"].substitute(title=escape(title), body=body) + "\n"
 
 
 def review_page(
     loops: list[HumanLoop], *, opened_ms: int, notice: str | None = None, error: str | None = None
 ) -> str:
     """The list of loops waiting for a person, one form each."""
-    parts = [
-        "<header><h1>Human review: local A2I</h1>",
-        f"<p>{len(loops)} human loop{'s' if len(loops) != 1 else ''} in progress</p></header><main>",
+    parts = _parts()
+    notices = [
+        parts[kind].substitute(text=escape(text))
+        for kind, text in (("notice", notice), ("error", error))
+        if text
     ]
-    if notice:
-        parts.append(f'<p class="notice" role="status">{escape(notice)}</p>')
-    if error:
-        parts.append(f'<p class="error" role="alert">{escape(error)}</p>')
     if not loops:
-        parts.append("<p>Nothing to review.</p>")
-    parts.extend(_loop_form(loop, opened_ms) for loop in loops)
-    parts.append("</main>")
-    return page("Human review", "".join(parts))
+        notices.append(parts["nothing"].template)
+    body = parts["list"].substitute(
+        count=len(loops),
+        plural="s" if len(loops) != 1 else "",
+        notices="".join(notices),
+        loops="".join(_loop_form(parts, loop, opened_ms) for loop in loops),
+    )
+    return page("Human review", body, parts)
 
 
 def message_page(title: str, message: str) -> str:
-    body = (
-        f"<header><h1>{escape(title)}</h1></header><main>"
-        f'<p class="error" role="alert">{escape(message)}</p>'
-        '<p><a href="/review">Back to the review list</a></p>'
-        "</main>"
-    )
-    return page(title, body)
+    parts = _parts()
+    return page(title, parts["message"].substitute(title=escape(title), message=escape(message)), parts)
 
 
-def _loop_form(loop: HumanLoop, opened_ms: int) -> str:
+def _loop_form(parts: dict[str, Template], loop: HumanLoop, opened_ms: int) -> str:
     document = loop.input_document()
     items = review_items(document)
     labels = review_labels(document)
@@ -163,53 +142,107 @@ def _loop_form(loop: HumanLoop, opened_ms: int) -> str:
             for key, value in document.items()
             if key not in ("items", "labels", "text", "scores", "id") and not isinstance(value, dict | list)
         )
-    parts = [
-        f'<section class="loop" id="loop-{name}" data-loop="{name}">',
-        f"<h2>{name}</h2>",
-        '<dl class="facts">',
-        *(f"<div><dt>{escape(key)}</dt><dd>{escape(value)}</dd></div>" for key, value in facts),
-        "</dl>",
-        f'<form method="post" action="/review/{quote(loop.name)}">',
-        f'<input type="hidden" name="opened" value="{opened_ms}">',
-    ]
-    if not items:
-        parts.append(
-            "<p>This loop's input has no <code>items</code> to label:</p>"
-            f"<pre>{escape(json.dumps(document, indent=2, ensure_ascii=False))}</pre>"
-        )
-    for number, item in enumerate(items, start=1):
-        parts.append(_item_fieldset(item, number, len(items), labels))
     if items:
-        parts.append(f'<button type="submit" name="submit" value="{name}">Submit {name}</button>')
-    parts.append("</form></section>")
-    return "".join(parts)
+        content = "".join(
+            _item_fieldset(parts, item, n, len(items), labels) for n, item in enumerate(items, 1)
+        )
+    else:
+        content = parts["no-items"].substitute(
+            document=escape(json.dumps(document, indent=2, ensure_ascii=False))
+        )
+    return parts["loop"].substitute(
+        name=name,
+        facts="".join(parts["fact"].substitute(key=escape(key), value=escape(value)) for key, value in facts),
+        action=quote(loop.name),
+        opened=opened_ms,
+        items=content,
+        submit=parts["submit"].substitute(name=name) if items else "",
+    )
 
 
-def _item_fieldset(item: ReviewItem, number: int, count: int, labels: list[str]) -> str:
-    field = escape(item.field, quote=True)
-    parts = [
-        f'<fieldset class="item" data-item="{escape(item.id, quote=True)}">',
-        f"<legend>item {number} of {count} · id {escape(item.id)}</legend>",
-        f'<blockquote class="text">{escape(item.text)}</blockquote>',
-    ]
-    if item.scores:
-        parts.append('<ul class="scores" aria-label="model scores">')
-        for label, score in item.scores[:TOP_SCORES]:
-            width = max(0.0, min(1.0, score)) * 100
-            parts.append(
-                f'<li><span class="name" title="{escape(label, quote=True)}">{escape(label)}</span>'
-                f'<span class="track"><span class="bar" style="width:{width:.1f}%"></span></span>'
-                f'<span class="value">{score:.3f}</span></li>'
-            )
-        parts.append("</ul>")
-    parts.append('<div class="choices" role="radiogroup">')
+def _item_fieldset(
+    parts: dict[str, Template], item: ReviewItem, number: int, count: int, labels: list[str]
+) -> str:
+    scores = "".join(
+        parts["score"].substitute(
+            label=escape(label), width=f"{max(0.0, min(1.0, score)) * 100:.1f}", score=f"{score:.3f}"
+        )
+        for label, score in item.scores[:TOP_SCORES]
+    )
+    field = escape(item.field)
     if labels:
-        for label in labels:
-            value = escape(label, quote=True)
-            parts.append(
-                f'<label><input type="radio" name="{field}" value="{value}" required> {escape(label)}</label>'
-            )
+        choices = "".join(
+            parts["choice"].substitute(field=field, value=escape(label), label=escape(label))
+            for label in labels
+        )
     else:  # no label set in the input: the reviewer types one
-        parts.append(f'<label>label <input type="text" name="{field}" required></label>')
-    parts.append("</div></fieldset>")
-    return "".join(parts)
+        choices = parts["choice-text"].substitute(field=field)
+    return parts["item"].substitute(
+        id=escape(item.id),
+        number=number,
+        count=count,
+        text=escape(item.text),
+        scores=parts["scores"].substitute(rows=scores) if scores else "",
+        choices=choices,
+    )
+
+
+# --- routes (under /review) ----------------------------------------------------------------------------
+class ReviewDesk(Protocol):
+    """What the review page needs of the service."""
+
+    def in_progress(self) -> list[HumanLoop]:
+        """The loops waiting for a person, oldest first."""
+        ...
+
+    def complete(
+        self,
+        loop_name: str,
+        answers: dict[str, str],
+        worker_id: str = ...,
+        *,
+        acceptance_time: datetime | None = None,
+    ) -> str:
+        """Record a reviewer's answers; returns the ``output.json`` S3 URI."""
+        ...
+
+
+router: Router[Callable[[ReviewDesk, Request], Response]] = Router()
+
+
+def list_page(desk: ReviewDesk, *, notice: str | None = None, error: str | None = None) -> str:
+    opened_ms = int(utc_now().timestamp() * 1000)
+    return review_page(desk.in_progress(), opened_ms=opened_ms, notice=notice, error=error)
+
+
+@router.get("/")
+def review_list(desk: ReviewDesk, request: Request) -> Response:
+    done = request.query_params().get("done")
+    notice = f"Submitted {done}: answer written to S3." if done else None
+    return Response.html(200, list_page(desk, notice=notice))
+
+
+@router.get("/review.css")
+def stylesheet(desk: ReviewDesk, request: Request) -> Response:
+    return Response.text(200, read_asset(PAGE, "review.css"), "text/css; charset=utf-8")
+
+
+@router.post("/<loop>")
+def submit_review(desk: ReviewDesk, request: Request) -> Response:
+    """Record a posted form: its ``label-<id>`` answers, accepted at the time the page was ``opened``."""
+    loop_name = request.params["loop"]
+    form = request.form()
+    answers = {key: value for key, value in form.items() if key.startswith(ANSWER_PREFIX)}
+    accepted: datetime | None = None
+    with contextlib.suppress(KeyError, ValueError, OverflowError, OSError):
+        accepted = datetime.fromtimestamp(int(form["opened"]) / 1000, tz=utc_now().tzinfo)
+    try:
+        desk.complete(loop_name, answers, acceptance_time=accepted)
+    except ResourceNotFoundException as err:
+        return Response.html(404, message_page("Not found", err.message))
+    except ValidationException as err:
+        return Response.html(400, list_page(desk, error=f"{loop_name}: {err.message}"))
+    except Exception as exc:  # e.g. S3 refused the output: the loop stays InProgress
+        LOG.exception("review of %s failed", loop_name)
+        return Response.html(500, list_page(desk, error=f"{loop_name}: could not record the answer: {exc}"))
+    return Response.redirect(f"/review?done={loop_name}")

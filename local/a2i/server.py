@@ -24,19 +24,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import re
-import threading
 import traceback
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs
 
 from local.a2i import review
 from local.a2i.errors import (
@@ -45,7 +43,6 @@ from local.a2i.errors import (
     InternalServerException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
-    ThrottlingException,
     UnknownOperationException,
     ValidationException,
     error_for_code,
@@ -61,7 +58,8 @@ from local.a2i.store import (
     parse_iso,
     utc_now,
 )
-from local.httpserver import LocalService, LoopbackServer, RequestHandler
+from local.faults import CallFaults
+from local.httpserver import LocalService, Request, Resolver, Response, Router, json_object
 
 LOG = logging.getLogger("local.a2i")
 
@@ -84,31 +82,11 @@ SORT_ORDERS = ("Ascending", "Descending")
 StatusListener = Callable[[dict[str, Any]], None]
 
 
-class Faults:
+class Faults(CallFaults):
     """Errors for the next calls of an operation: ``fail("StartHumanLoop", "ThrottlingException")``."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calls: dict[str, deque[A2IError]] = {}
-
-    def fail(self, operation: str, code: str, message: str = "Injected fault", times: int = 1) -> None:
-        with self._lock:
-            queue = self._calls.setdefault(operation, deque())
-            queue.extend(error_for_code(code, message) for _ in range(times))
-
-    def throttle(self, operation: str, times: int = 1) -> None:
-        self.fail(operation, ThrottlingException.__name__, "Rate exceeded", times)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._calls.clear()
-
-    def check(self, operation: str) -> None:
-        with self._lock:
-            queue = self._calls.get(operation)
-            error = queue.popleft() if queue else None
-        if error is not None:
-            raise error
+    error_for_code = error_for_code
+    throttling_code = "ThrottlingException"
 
 
 class A2IService(LocalService):
@@ -153,6 +131,7 @@ class A2IService(LocalService):
     # --- lifecycle -----------------------------------------------------------------------------------
     thread_name = "a2i-http"
     poll_interval = 0.05
+    logger = LOG
 
     def _log_listening(self, url: str) -> None:
         LOG.info("local A2I listening on %s (review page %s/review, state in %s)", url, url, self.state_dir)
@@ -163,12 +142,15 @@ class A2IService(LocalService):
         self.url = None
 
     # --- the Python API (automatic reviewers, the offline stack) -------------------------------------
-    def pending(self) -> list[dict[str, Any]]:
-        """The loops in progress, oldest first: name, ARNs, creation time and the parsed input."""
-        loops = sorted(
+    def in_progress(self) -> list[HumanLoop]:
+        """The loops in progress, oldest first."""
+        return sorted(
             (loop for loop in self.store.all() if loop.status == IN_PROGRESS),
             key=lambda loop: (loop.created, loop.name),
         )
+
+    def pending(self) -> list[dict[str, Any]]:
+        """The loops in progress, oldest first: name, ARNs, creation time and the parsed input."""
         return [
             {
                 "humanLoopName": loop.name,
@@ -177,7 +159,7 @@ class A2IService(LocalService):
                 "creationTime": loop.creation_time,
                 "inputContent": loop.input_document(),
             }
-            for loop in loops
+            for loop in self.in_progress()
         ]
 
     def complete(
@@ -339,56 +321,19 @@ class A2IService(LocalService):
     def dispatch(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """Run one API request; returns (HTTP status, JSON body). Errors carry their code in ``__type``."""
         try:
-            operation, call = self._route(method, path, query, body)
-            self.faults.check(operation)
-            return 200, call()
+            found = API.match(method, path)
+            if found is None:
+                raise UnknownOperationException(f"No operation for {method} {path}")
+            route, params = found
+            call = ApiCall(params, query, json_object(body, ValidationException) if method == "POST" else {})
+            self.faults.check(route.name)
+            return 200, route.handler(self, call)
         except A2IError as err:
             return err.status, {"__type": err.code, **err.body()}
         except Exception as exc:
             LOG.error("internal error: %s", traceback.format_exc())
             internal = InternalServerException(f"Internal error: {exc}")
             return internal.status, {"__type": internal.code, **internal.body()}
-
-    def _route(
-        self, method: str, path: str, query: str, body: bytes
-    ) -> tuple[str, Callable[[], dict[str, Any]]]:
-        segments = [unquote(part) for part in path.strip("/").split("/")]
-        if segments[0] != "human-loops" or len(segments) > 2:
-            raise UnknownOperationException(f"No operation for {method} {path}")
-        if len(segments) == 1:
-            if method == "POST":
-                request = _json_body(body)
-                return "StartHumanLoop", lambda: self.start_human_loop(request)
-            if method == "GET":
-                params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
-                return "ListHumanLoops", lambda: self.list_human_loops(params)
-        else:
-            name = segments[1]
-            if method == "POST" and name == "stop":
-                request = _json_body(body)
-                return "StopHumanLoop", lambda: self.stop_human_loop(request)
-            if method == "GET":
-                return "DescribeHumanLoop", lambda: self.describe_human_loop(name)
-            if method == "DELETE":
-                return "DeleteHumanLoop", lambda: self.delete_human_loop(name)
-        raise UnknownOperationException(f"No operation for {method} {path}")
-
-    # --- the review page -----------------------------------------------------------------------------
-    def review_page(self, *, notice: str | None = None, error: str | None = None) -> str:
-        loops = sorted(
-            (loop for loop in self.store.all() if loop.status == IN_PROGRESS),
-            key=lambda loop: (loop.created, loop.name),
-        )
-        opened_ms = int(utc_now().timestamp() * 1000)
-        return review.review_page(loops, opened_ms=opened_ms, notice=notice, error=error)
-
-    def submit_review(self, loop_name: str, form: dict[str, str]) -> str:
-        """Record a form posted by the review page; returns the output S3 URI."""
-        answers = {key: value for key, value in form.items() if key.startswith(review.ANSWER_PREFIX)}
-        accepted: datetime | None = None
-        with contextlib.suppress(KeyError, ValueError, OverflowError, OSError):
-            accepted = datetime.fromtimestamp(int(form["opened"]) / 1000, tz=utc_now().tzinfo)
-        return self.complete(loop_name, answers, acceptance_time=accepted)
 
     # --- internals -----------------------------------------------------------------------------------
     def _get(self, name: str) -> HumanLoop:
@@ -511,16 +456,6 @@ def _check_data_attributes(value: Any) -> None:
         )
 
 
-def _json_body(body: bytes) -> dict[str, Any]:
-    try:
-        request = json.loads(body.decode("utf-8")) if body.strip() else {}
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValidationException(f"Malformed JSON request body: {exc}") from exc
-    if not isinstance(request, dict):
-        raise ValidationException("The request body must be a JSON object")
-    return request
-
-
 def _query_time(query: dict[str, str], name: str) -> datetime | None:
     raw = query.get(name)
     if raw is None:
@@ -583,69 +518,65 @@ def _answer_content(document: Any, answers: dict[str, str]) -> dict[str, str]:
     return {item.field: chosen[item.id] for item in items}
 
 
-# --- HTTP ------------------------------------------------------------------------------------------------
-class _RequestHandler(RequestHandler):
-    json_content_type = CONTENT_TYPE
-    logger = LOG
-    server: LoopbackServer[A2IService]
+# --- the API's routes: botocore's service model ----------------------------------------------------------
+@dataclass(frozen=True)
+class ApiCall:
+    """One API request: the route's ``params``, the raw ``query`` string, the JSON ``body`` of a POST."""
 
-    def do_GET(self) -> None:
-        url = urlsplit(self.path)
-        if url.path in ("", "/"):
-            self._redirect("/review")
-        elif url.path == "/health":
-            self._send_json(200, {"status": "ok"})
-        elif url.path.rstrip("/") == "/review":
-            params = parse_qs(url.query)
-            done = params.get("done", [None])[-1]
-            notice = f"Submitted {done}: answer written to S3." if done else None
-            self._send_html(200, self.server.service.review_page(notice=notice))
-        else:
-            self._api("GET", url.path, url.query)
-
-    def do_POST(self) -> None:
-        url = urlsplit(self.path)
-        if url.path.startswith("/review/"):
-            self._post_review(unquote(url.path[len("/review/") :]))
-        else:
-            self._api("POST", url.path, url.query)
-
-    def do_DELETE(self) -> None:
-        url = urlsplit(self.path)
-        self._api("DELETE", url.path, url.query)
-
-    def _api(self, method: str, path: str, query: str) -> None:
-        status, payload = self.server.service.dispatch(method, path, query, self._body())
-        headers = {"x-amzn-ErrorType": payload.pop("__type")} if "__type" in payload else {}
-        self._send_json(status, payload, headers)
-
-    def _post_review(self, loop_name: str) -> None:
-        service = self.server.service
-        form = {key: values[-1] for key, values in parse_qs(self._body().decode("utf-8", "replace")).items()}
-        try:
-            service.submit_review(loop_name, form)
-        except ResourceNotFoundException as err:
-            self._send_html(404, review.message_page("Not found", err.message))
-            return
-        except ValidationException as err:
-            self._send_html(400, service.review_page(error=f"{loop_name}: {err.message}"))
-            return
-        except Exception as exc:  # e.g. S3 refused the output: the loop stays InProgress
-            LOG.error("review of %s failed: %s", loop_name, traceback.format_exc())
-            self._send_html(
-                500, service.review_page(error=f"{loop_name}: could not record the answer: {exc}")
-            )
-            return
-        self._redirect(f"/review?done={loop_name}")
-
-    def _redirect(self, location: str) -> None:
-        self.send_response(303)
-        self.send_header("Location", location)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def _send_html(self, status: int, html: str) -> None:
-        self._send(status, html.encode("utf-8"), "text/html; charset=utf-8", {})
+    params: dict[str, str]
+    query: str
+    body: dict[str, Any]
 
 
-A2IService.handler_class = _RequestHandler
+API: Router[Callable[[A2IService, ApiCall], dict[str, Any]]] = Router()
+
+
+@API.post("/human-loops", name="StartHumanLoop")
+def _start_human_loop(service: A2IService, call: ApiCall) -> dict[str, Any]:
+    return service.start_human_loop(call.body)
+
+
+@API.get("/human-loops", name="ListHumanLoops")
+def _list_human_loops(service: A2IService, call: ApiCall) -> dict[str, Any]:
+    query = {key: values[-1] for key, values in parse_qs(call.query, keep_blank_values=True).items()}
+    return service.list_human_loops(query)
+
+
+@API.post("/human-loops/stop", name="StopHumanLoop")
+def _stop_human_loop(service: A2IService, call: ApiCall) -> dict[str, Any]:
+    return service.stop_human_loop(call.body)
+
+
+@API.get("/human-loops/<name>", name="DescribeHumanLoop")
+def _describe_human_loop(service: A2IService, call: ApiCall) -> dict[str, Any]:
+    return service.describe_human_loop(call.params["name"])
+
+
+@API.delete("/human-loops/<name>", name="DeleteHumanLoop")
+def _delete_human_loop(service: A2IService, call: ApiCall) -> dict[str, Any]:
+    return service.delete_human_loop(call.params["name"])
+
+
+# --- HTTP: the API, the review page (web/review/) and a health check -------------------------------------
+def _api(service: A2IService, request: Request) -> Response:
+    """Every request no page route takes is an API call; its error code travels in ``x-amzn-ErrorType``."""
+    status, payload = service.dispatch(request.method, request.path, request.query, request.body)
+    headers = {"x-amzn-ErrorType": payload.pop("__type")} if "__type" in payload else {}
+    return Response.json(status, payload, content_type=CONTENT_TYPE, headers=headers)
+
+
+app: Resolver[A2IService] = Resolver(not_found=_api, not_found_methods=("GET", "POST", "DELETE"))
+app.include_router(review.router, prefix="/review")
+
+
+@app.get("/")
+def _home(service: A2IService, request: Request) -> Response:
+    return Response.redirect("/review")
+
+
+@app.get("/health")
+def _health(service: A2IService, request: Request) -> Response:
+    return Response.json(200, {"status": "ok"}, content_type=CONTENT_TYPE)
+
+
+A2IService.resolver = app

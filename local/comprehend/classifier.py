@@ -25,24 +25,20 @@ import json
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from local.comprehend.common import check_text, reject_bytes, require
+from local.comprehend.context import ServiceContext
 from local.comprehend.endpoints import endpoint_model
 from local.comprehend.engines.classification import MULTI_LABEL_THRESHOLD, ClassifierModel, train
 from local.comprehend.errors import (
     InvalidRequestException,
-    JobNotFoundException,
 )
 from local.comprehend.models import JobSpec, ModelSpec, TrainingDataError, job_documents, read_training_data
 from local.comprehend.registry import Request, Response, operation
 from local.comprehend.s3io import join_uri, parse_s3_uri, write_tar_gz
 from local.comprehend.store import Record
 
-if TYPE_CHECKING:
-    from local.comprehend.server import ServiceContext
-
-RESOURCE_TYPE = "document-classifier"
 JOB_TOP_CLASSES = 3
 TEST_FRACTION = 0.1
 MIN_LABELS = 2
@@ -189,7 +185,7 @@ def _train_and_evaluate(
         return {}
     model = train(texts, labels, multi_label=multi_label)
     metrics, matrix = evaluate(model, test_texts, test_labels)
-    model_path = ctx.store.model_dir(RESOURCE_TYPE, record["_id"]) / "model.pkl"
+    model_path = ctx.store.model_dir(SPEC.resource_type, record["_id"]) / "model.pkl"
     model.save(model_path)
     outcome: dict[str, Any] = {
         "ClassifierMetadata": {
@@ -266,7 +262,7 @@ def _classify_input(ctx: ServiceContext, job: Record, model: ClassifierModel) ->
 def classify_document(ctx: ServiceContext, request: Request) -> Response:
     reject_bytes(request)
     text = check_text(request, ctx.max_text_bytes)
-    model: ClassifierModel = endpoint_model(ctx, require(request, "EndpointArn"), RESOURCE_TYPE)
+    model: ClassifierModel = endpoint_model(ctx, require(request, "EndpointArn"), SPEC.resource_type)
     ranked = model.predict_proba([text])[0]
     key = "Labels" if model.multi_label else "Classes"
     return {key: [{"Name": name, "Score": score} for name, score in ranked]}
@@ -275,21 +271,14 @@ def classify_document(ctx: ServiceContext, request: Request) -> Response:
 # --- the kind -----------------------------------------------------------------------------------------
 SPEC = ModelSpec(
     operation_noun="DocumentClassifier",
-    resource_type=RESOURCE_TYPE,
-    name_field="DocumentClassifierName",
-    title="Classifier",
     noun="classifier",
-    arn_description="a document classifier",
     load=ClassifierModel.load,
     train=_train_and_evaluate,
     job=JobSpec(
         operation_noun="DocumentClassificationJob",
-        resource_type="document-classification-job",
         output_code="CLN",
         output_member="predictions.jsonl",
-        not_found=JobNotFoundException,
         missing_model="DocumentClassifierArn is required (flywheels are not supported locally)",
         predict=_classify_input,
     ),
-)
-SPEC.register()
+).register()

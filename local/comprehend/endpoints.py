@@ -10,9 +10,10 @@ serving its current model, as Comprehend does.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from local.comprehend.common import check_name, now, paginate, parse_arn, require, time_filter
+from local.comprehend.context import ServiceContext
 from local.comprehend.errors import (
     InvalidRequestException,
     ResourceInUseException,
@@ -22,9 +23,6 @@ from local.comprehend.errors import (
 )
 from local.comprehend.registry import MODEL_KINDS, ModelKind, Request, Response, on_restart, operation
 from local.comprehend.store import Record, public
-
-if TYPE_CHECKING:
-    from local.comprehend.server import ServiceContext
 
 KIND = "endpoints"
 MAX_INFERENCE_UNITS = 10

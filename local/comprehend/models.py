@@ -16,18 +16,21 @@ in flight IN_ERROR (STOPPED when a stop was requested), the jobs FAILED, and com
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from local.comprehend.common import check_name, new_id, now, paginate, parse_arn, require, time_filter
+from local.comprehend.context import ServiceContext
 from local.comprehend.endpoints import KIND as ENDPOINTS
 from local.comprehend.endpoints import endpoints_using
 from local.comprehend.errors import (
     ComprehendError,
     InvalidRequestException,
+    JobNotFoundException,
     ResourceInUseException,
     ResourceNotFoundException,
     ResourceUnavailableException,
@@ -35,9 +38,6 @@ from local.comprehend.errors import (
 from local.comprehend.registry import ModelKind, Request, Response, on_restart, operation, register_model_kind
 from local.comprehend.s3io import S3ReadError, join_uri, list_objects, parse_s3_uri, read_object, write_tar_gz
 from local.comprehend.store import Record, public
-
-if TYPE_CHECKING:
-    from local.comprehend.server import ServiceContext
 
 TRAINED_STATUSES = ("TRAINED", "TRAINED_WITH_WARNING")
 IN_TRAINING = ("SUBMITTED", "TRAINING", "STOP_REQUESTED")
@@ -136,25 +136,33 @@ def _list_response(
     return response
 
 
+def resource_type(operation_noun: str) -> str:
+    """The ARN resource type of a noun: ``DocumentClassificationJob`` → ``document-classification-job``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", operation_noun).lower()
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """A model kind's asynchronous jobs.
 
     ``operation_noun`` (``DocumentClassificationJob``) names the operations (``Start…``, ``Describe…``,
-    ``List…s``) and response keys (``…Properties``); ``output_code`` (``CLN``) the output folder;
-    ``output_member`` the one file of ``output.tar.gz``; ``not_found`` the error of an unknown job id;
-    ``missing_model`` the message when Start<Job> names no model; ``extra_fields`` the kind's own checks of
-    Start<Job> (after ``DataAccessRoleArn``), returning fields for the job record.
+    ``List…s``), the response keys (``…Properties``) and the ARN resource type; ``output_code`` (``CLN``)
+    the output folder; ``output_member`` the one file of ``output.tar.gz``; ``missing_model`` the message
+    when Start<Job> names no model; ``not_found`` the error of an unknown job id; ``extra_fields`` the kind's
+    own checks of Start<Job> (after ``DataAccessRoleArn``), returning fields for the job record.
     """
 
     operation_noun: str
-    resource_type: str
     output_code: str
     output_member: str
-    not_found: type[ComprehendError]
     missing_model: str
     predict: Predictor
+    not_found: type[ComprehendError] = JobNotFoundException
     extra_fields: JobFields | None = None
+
+    @property
+    def resource_type(self) -> str:
+        return resource_type(self.operation_noun)
 
     @property
     def collection(self) -> str:
@@ -166,21 +174,34 @@ class JobSpec:
 class ModelSpec:
     """A custom model kind.
 
-    ``operation_noun`` (``DocumentClassifier``) names the operations and the record's ARN field
-    (``…Arn``); ``name_field`` is Create<Kind>'s name and the list filter; ``title`` / ``noun`` /
-    ``arn_description`` word the messages (``Classifier``, ``classifier``, ``a document classifier``);
-    ``load`` reads a saved model; ``train`` trains one from a SUBMITTED record.
+    ``operation_noun`` (``DocumentClassifier``) names the operations, the record's ARN field (``…Arn``)
+    and the ARN resource type (``document-classifier``); ``noun`` / ``title`` word the messages
+    (``classifier``, ``Classifier``: ``noun`` capitalized unless given); ``name_field`` is Create<Kind>'s
+    name and the list filter (``<operation_noun>Name`` unless given); ``load`` reads a saved model;
+    ``train`` trains one from a SUBMITTED record.
     """
 
     operation_noun: str
-    resource_type: str
-    name_field: str
-    title: str
     noun: str
-    arn_description: str
     load: Callable[[Path], Any]
     train: Trainer
     job: JobSpec
+    name_field: str = ""
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name_field", self.name_field or f"{self.operation_noun}Name")
+        object.__setattr__(self, "title", self.title or self.noun.capitalize())
+
+    @property
+    def resource_type(self) -> str:
+        return resource_type(self.operation_noun)
+
+    @property
+    def arn_description(self) -> str:
+        """``a document classifier``, ``an entity recognizer``."""
+        words = self.resource_type.replace("-", " ")
+        return f"{'an' if words[0] in 'aeiou' else 'a'} {words}"
 
     @property
     def arn_field(self) -> str:
@@ -195,8 +216,8 @@ class ModelSpec:
     def endpoint_resource_type(self) -> str:
         return f"{self.resource_type}-endpoint"
 
-    def register(self) -> None:
-        """Register the model kind, the shared operations and the restart hook."""
+    def register(self) -> ModelSpec:
+        """Register the model kind, the shared operations and the restart hook; returns the spec."""
         register_model_kind(
             ModelKind(self.resource_type, self.endpoint_resource_type, self.model_status, self.load_model)
         )
@@ -209,6 +230,7 @@ class ModelSpec:
         operation(f"Describe{job}")(self.describe_job)
         operation(f"List{job}s")(self.list_jobs)
         on_restart(self.recover)
+        return self
 
     # --- the model kind that endpoints serve ----------------------------------------------------------
     def get(self, ctx: ServiceContext, arn: str) -> Record:

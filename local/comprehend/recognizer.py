@@ -31,13 +31,14 @@ import json
 import random
 from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from comprehend_al.datasets.entities import Annotation, EntityLimits, EntityUpload, validate_upload
 from comprehend_al.entity_metrics import evaluate_entities
 from comprehend_al.errors import InvalidTrainingData
 
 from local.comprehend.common import check_text, reject_bytes, require
+from local.comprehend.context import ServiceContext
 from local.comprehend.endpoints import endpoint_model
 from local.comprehend.engines.entities import EntityModel, train
 from local.comprehend.errors import (
@@ -49,10 +50,6 @@ from local.comprehend.registry import Request, Response, operation
 from local.comprehend.s3io import parse_s3_uri
 from local.comprehend.store import Record
 
-if TYPE_CHECKING:
-    from local.comprehend.server import ServiceContext
-
-RESOURCE_TYPE = "entity-recognizer"
 LIMITS = EntityLimits()
 MAX_ENDPOINT_TEXT_BYTES = 5_000
 TEST_FRACTION = 0.1
@@ -184,7 +181,7 @@ def _train_and_evaluate(
     if stop_requested():
         return {}
     model = train(train_set.documents, train_set.annotations)
-    model_path = ctx.store.model_dir(RESOURCE_TYPE, record["_id"]) / "model.crfsuite"
+    model_path = ctx.store.model_dir(SPEC.resource_type, record["_id"]) / "model.crfsuite"
     model.save(model_path)
     return {
         "RecognizerMetadata": _metadata(model, train_set, test_set, types),
@@ -266,31 +263,27 @@ def detect_entities(ctx: ServiceContext, request: Request) -> Response:
             "EndpointArn is required: the local service has no built-in entity types"
         )
     text = check_text(request, MAX_ENDPOINT_TEXT_BYTES)
-    model: EntityModel = endpoint_model(ctx, endpoint_arn, RESOURCE_TYPE)
+    model: EntityModel = endpoint_model(ctx, endpoint_arn, SPEC.resource_type)
     return {"Entities": model.predict(text)}
 
 
 # --- the kind -----------------------------------------------------------------------------------------
 SPEC = ModelSpec(
     operation_noun="EntityRecognizer",
-    resource_type=RESOURCE_TYPE,
-    name_field="RecognizerName",
-    title="Entity recognizer",
     noun="recognizer",
-    arn_description="an entity recognizer",
+    title="Entity recognizer",
+    name_field="RecognizerName",
     load=EntityModel.load,
     train=_train_and_evaluate,
     job=JobSpec(
         operation_noun="EntitiesDetectionJob",
-        resource_type="entities-detection-job",
         output_code="NER",
         output_member="output",
-        not_found=ResourceNotFoundException,  # Comprehend: JobNotFoundException
         missing_model=(
             "EntityRecognizerArn is required: the local service has no built-in entity types (nor flywheels)"
         ),
         predict=_detect_input,
+        not_found=ResourceNotFoundException,  # Comprehend: JobNotFoundException
         extra_fields=_job_fields,
     ),
-)
-SPEC.register()
+).register()

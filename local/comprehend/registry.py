@@ -14,21 +14,21 @@ and, so that endpoints can serve its models, a :class:`ModelKind`::
     register_model_kind(ModelKind(resource_type="entity-recognizer", ...))
 
 The service imports every module named in ``server.OPERATION_MODULES`` (a missing optional module is
-skipped), so adding a module is enough to add its operations.
+skipped), so adding a module is enough to add its operations. Handlers see the service through
+:class:`~local.comprehend.context.ServiceContext`, never the server module itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from local.comprehend.server import ServiceContext
+from local.comprehend.context import ServiceContext
 
 Request = dict[str, Any]
 Response = dict[str, Any]
-Handler = Callable[["ServiceContext", Request], Response]
+Handler = Callable[[ServiceContext, Request], Response]
 
 OPERATIONS: dict[str, Handler] = {}
 """Operation name (the part after ``Comprehend_20171127.``) → handler."""

@@ -13,7 +13,6 @@ Operations come from the registry (:mod:`local.comprehend.registry`), filled by 
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import threading
 import traceback
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from local.comprehend import registry
+from local.comprehend.common import parse_arn
 from local.comprehend.errors import (
     ComprehendError,
     InternalServerException,
@@ -32,7 +32,7 @@ from local.comprehend.errors import (
 from local.comprehend.faults import Faults
 from local.comprehend.store import ResourceStore
 from local.comprehend.validation import validate_request
-from local.httpserver import LocalService, LoopbackServer, RequestHandler
+from local.httpserver import LocalService, Request, Resolver, Response, json_object
 
 LOG = logging.getLogger("local.comprehend")
 
@@ -105,6 +105,7 @@ class ComprehendService(LocalService):
 
     # --- lifecycle -----------------------------------------------------------------------------------
     thread_name = "comprehend-http"
+    logger = LOG
 
     def _log_listening(self, url: str) -> None:
         LOG.info("local Comprehend listening on %s (state in %s)", url, self.state_dir)
@@ -149,8 +150,6 @@ class ComprehendService(LocalService):
             cached = self._models.get(model_arn)
         if cached is not None:
             return cached
-        from local.comprehend.common import parse_arn
-
         resource_type = parse_arn(model_arn)["type"] or ""
         kind = registry.MODEL_KINDS.get(resource_type)
         if kind is None:
@@ -174,14 +173,9 @@ class ComprehendService(LocalService):
             handler = self.operations.get(name)
             if handler is None:
                 raise UnknownOperationException(f"The local Comprehend service does not implement {name}")
-            try:
-                request = json.loads(body.decode("utf-8")) if body.strip() else {}
-            except (UnicodeDecodeError, ValueError) as exc:
-                raise InvalidRequestException(f"Malformed JSON request body: {exc}") from exc
-            if not isinstance(request, dict):
-                raise InvalidRequestException("The request body must be a JSON object")
+            request = json_object(body, InvalidRequestException)
             validate_request(name, request)
-            self.faults.check_call(name)
+            self.faults.check(name)
             return 200, handler(self, request)
         except ComprehendError as err:
             return err.status, err.body()
@@ -191,21 +185,20 @@ class ComprehendService(LocalService):
             return internal.status, internal.body()
 
 
-ServiceContext = ComprehendService
-"""What operation handlers receive (the service itself)."""
+# --- HTTP: Comprehend's JSON protocol posts every operation to "/" ---------------------------------------
+app: Resolver[ComprehendService] = Resolver()
 
 
-class _RequestHandler(RequestHandler):
-    json_content_type = CONTENT_TYPE
-    logger = LOG
-    server: LoopbackServer[ComprehendService]
-
-    def do_POST(self) -> None:
-        status, payload = self.server.service.dispatch(self.headers.get("X-Amz-Target", ""), self._body())
-        self._send_json(status, payload)
-
-    def do_GET(self) -> None:  # a health check for scripts: GET / → {"status": "ok"}
-        self._send_json(200, {"status": "ok"})
+@app.post("/<path:path>")
+def run_operation(service: ComprehendService, request: Request) -> Response:
+    status, payload = service.dispatch(request.headers.get("X-Amz-Target", ""), request.body)
+    return Response.json(status, payload, content_type=CONTENT_TYPE)
 
 
-ComprehendService.handler_class = _RequestHandler
+@app.get("/<path:path>")
+def health(service: ComprehendService, request: Request) -> Response:
+    """A health check for scripts: GET / → {"status": "ok"}."""
+    return Response.json(200, {"status": "ok"}, content_type=CONTENT_TYPE)
+
+
+ComprehendService.resolver = app

@@ -6,15 +6,13 @@ and its ARN in a top-level ``…Arn`` field; these operations find the record by
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from local.comprehend.common import require
+from local.comprehend.context import ServiceContext
 from local.comprehend.errors import ResourceNotFoundException, TooManyTagsException
 from local.comprehend.registry import Request, Response, operation
 from local.comprehend.store import Record
-
-if TYPE_CHECKING:
-    from local.comprehend.server import ServiceContext
 
 MAX_TAGS = 50
 ARN_FIELDS = ("DocumentClassifierArn", "EntityRecognizerArn", "EndpointArn", "JobArn")
