@@ -6,7 +6,9 @@ Keys (``pk``, ``sk``):
 - ``LOCK#<kind>`` / ``LOCK``: serializes runs of one model kind (with an expiry)
 - ``JOB#<job id>`` / ``JOB``: test-job bookkeeping
 
-Reads return typed records (:mod:`comprehend_al.store.records`); writes take typed changes.
+Reads return typed records (:mod:`comprehend_al.store.records`); writes take typed changes. What the
+registry means is written once, in :class:`RegistryBase`, over five storage primitives; :class:`Registry`
+implements them on DynamoDB and :class:`~comprehend_al.store.memory.InMemoryRegistry` in memory.
 """
 
 from __future__ import annotations
@@ -24,15 +26,129 @@ from comprehend_al.store.dynamo import from_dynamo, is_conditional, now_iso, tab
 from comprehend_al.store.records import DatasetRecord, JobChanges, JobRecord, ModelChanges, ModelRecord
 
 
-class Registry:
+class RegistryBase:
+    """The registry's meaning; subclasses store items and hold locks."""
+
+    # --- storage primitives --------------------------------------------------------------------------
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def _put(self, pk: str, sk: str, values: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _update(self, pk: str, sk: str, values: dict[str, Any]) -> None:
+        """Set ``values`` (and ``updated_at``) on the item, creating it if needed."""
+        raise NotImplementedError
+
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    # --- locks ---------------------------------------------------------------------------------------
+    def acquire_lock(self, kind: ModelKind, holder: str, *, seconds: int) -> bool:
+        """Take the lock of ``kind`` for ``holder``; ``False`` when another live holder has it."""
+        raise NotImplementedError
+
+    def release_lock(self, kind: ModelKind, holder: str) -> None:
+        """Release the lock if ``holder`` holds it (anyone else's release does nothing)."""
+        raise NotImplementedError
+
+    def lock_holder(self, kind: ModelKind) -> str | None:
+        item = self._get(f"LOCK#{kind.value}", "LOCK")
+        return str(item["holder"]) if item and int(item["expires_at"]) >= self._now() else None
+
+    def _now(self) -> float:
+        return time.time()
+
+    # --- datasets ------------------------------------------------------------------------------------
+    def current_dataset(self, kind: ModelKind) -> DatasetRef | None:
+        pointer = self._get(f"DATASET#{kind.value}", "CURRENT")
+        record = self.dataset(kind, str(pointer["version"])) if pointer else None
+        return record.dataset if record else None
+
+    def dataset(self, kind: ModelKind, version: str) -> DatasetRecord | None:
+        item = self._get(f"DATASET#{kind.value}", version)
+        return DatasetRecord.from_item(item) if item else None
+
+    def put_dataset(
+        self, dataset: DatasetRef, *, uploads: list[str], parent: str | None, execution_id: str
+    ) -> None:
+        """Record a new dataset version and make it current (all accepted data, whatever the model does)."""
+        kind = dataset.kind.value
+        values = {
+            "dataset": dataset.model_dump(mode="json"),
+            "uploads": uploads,
+            "parent": parent,
+            "execution_id": execution_id,
+            "created_at": now_iso(),
+        }
+        self._put(f"DATASET#{kind}", dataset.version, values)
+        self._update(f"DATASET#{kind}", "CURRENT", {"version": dataset.version})
+
+    def mark_active_dataset(self, kind: ModelKind, version: str) -> None:
+        """The dataset version the active model was trained on (``CURRENT`` may be newer)."""
+        self._update(f"DATASET#{kind.value}", "ACTIVE", {"version": version})
+
+    def datasets(self, kind: ModelKind) -> list[DatasetRecord]:
+        items = self._query(f"DATASET#{kind.value}")
+        return [DatasetRecord.from_item(i) for i in items if i["sk"] not in {"CURRENT", "ACTIVE"}]
+
+    # --- model versions ------------------------------------------------------------------------------
+    def put_model(self, kind: ModelKind, version: str, **values: Unpack[ModelChanges]) -> None:
+        now = now_iso()
+        base = {"kind": kind.value, "version": version, "created_at": now, "updated_at": now}
+        self._put(f"MODEL#{kind.value}", version, {**base, **values})
+
+    def update_model(self, kind: ModelKind, version: str, **values: Unpack[ModelChanges]) -> None:
+        self._update(f"MODEL#{kind.value}", version, dict(values))
+
+    def set_status(self, kind: ModelKind, version: str, status: ModelStatus, reason: str = "") -> None:
+        values: ModelChanges = {"status": status.value}
+        if reason:
+            values["reason"] = reason[:2000]
+        self.update_model(kind, version, **values)
+
+    def model(self, kind: ModelKind, version: str) -> ModelRecord | None:
+        item = self._get(f"MODEL#{kind.value}", version)
+        return ModelRecord.from_item(item) if item else None
+
+    def models(self, kind: ModelKind) -> list[ModelRecord]:
+        items = sorted(self._query(f"MODEL#{kind.value}"), key=lambda m: str(m.get("created_at", "")))
+        return [ModelRecord.from_item(i) for i in items]
+
+    def add_evaluation(
+        self, kind: ModelKind, version: str, test_version: str, metrics: dict[str, Any]
+    ) -> None:
+        model = self.model(kind, version)
+        if model is None:
+            raise ResourceNotFound(f"model version {kind.value}/{version} is not in the registry")
+        self.update_model(kind, version, evaluations={**model.evaluations, test_version: metrics})
+
+    # --- jobs ----------------------------------------------------------------------------------------
+    def put_job(self, job_id: str, **values: Unpack[JobChanges]) -> None:
+        self._put(f"JOB#{job_id}", "JOB", {"job_id": job_id, "created_at": now_iso(), **values})
+
+    def update_job(self, job_id: str, **values: Unpack[JobChanges]) -> None:
+        self._update(f"JOB#{job_id}", "JOB", dict(values))
+
+    def job(self, job_id: str) -> JobRecord | None:
+        item = self._get(f"JOB#{job_id}", "JOB")
+        return JobRecord.model_validate(item) if item else None
+
+
+class Registry(RegistryBase):
+    """The registry on its DynamoDB table."""
+
     def __init__(self, table_name: str, resource: Any | None = None) -> None:
         self.table = table(table_name, resource)
 
-    # --- generic -------------------------------------------------------------------------------------
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         with aws_call(f"GetItem {pk}/{sk}"):
             item = self.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
+
+    def _put(self, pk: str, sk: str, values: dict[str, Any]) -> None:
+        with aws_call(f"PutItem {pk}/{sk}"):
+            self.table.put_item(Item=to_dynamo({"pk": pk, "sk": sk, **values}))
 
     def _update(self, pk: str, sk: str, values: dict[str, Any]) -> None:
         values = {**values, "updated_at": now_iso()}
@@ -47,9 +163,18 @@ class Registry:
                 ExpressionAttributeValues=attr_values,
             )
 
-    # --- locks ---------------------------------------------------------------------------------------
+    def _query(self, pk: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True}
+        with aws_call(f"Query {pk}"):
+            while True:
+                page = self.table.query(**kwargs)
+                items.extend(from_dynamo(i) for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    return items
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def acquire_lock(self, kind: ModelKind, holder: str, *, seconds: int) -> bool:
-        """Take the lock of ``kind`` for ``holder``; ``False`` when another live holder has it."""
         now = int(time.time())
         try:
             self.table.put_item(
@@ -78,116 +203,3 @@ class Registry:
         except ClientError as error:
             if not is_conditional(error):
                 raise translate(error, "release lock") from error
-
-    def lock_holder(self, kind: ModelKind) -> str | None:
-        item = self._get(f"LOCK#{kind.value}", "LOCK")
-        return str(item["holder"]) if item and int(item["expires_at"]) >= time.time() else None
-
-    # --- datasets ------------------------------------------------------------------------------------
-    def current_dataset(self, kind: ModelKind) -> DatasetRef | None:
-        pointer = self._get(f"DATASET#{kind.value}", "CURRENT")
-        if not pointer:
-            return None
-        record = self.dataset(kind, str(pointer["version"]))
-        return record.dataset if record else None
-
-    def dataset(self, kind: ModelKind, version: str) -> DatasetRecord | None:
-        item = self._get(f"DATASET#{kind.value}", version)
-        return DatasetRecord.from_item(item) if item else None
-
-    def put_dataset(
-        self, dataset: DatasetRef, *, uploads: list[str], parent: str | None, execution_id: str
-    ) -> None:
-        """Record a new dataset version and make it current (all accepted data, whatever the model does)."""
-        kind = dataset.kind.value
-        with aws_call("PutItem dataset"):
-            self.table.put_item(
-                Item=to_dynamo(
-                    {
-                        "pk": f"DATASET#{kind}",
-                        "sk": dataset.version,
-                        "dataset": dataset.model_dump(mode="json"),
-                        "uploads": uploads,
-                        "parent": parent,
-                        "execution_id": execution_id,
-                        "created_at": now_iso(),
-                    }
-                )
-            )
-        self._update(f"DATASET#{kind}", "CURRENT", {"version": dataset.version})
-
-    def mark_active_dataset(self, kind: ModelKind, version: str) -> None:
-        """The dataset version the active model was trained on (``CURRENT`` may be newer)."""
-        self._update(f"DATASET#{kind.value}", "ACTIVE", {"version": version})
-
-    def datasets(self, kind: ModelKind) -> list[DatasetRecord]:
-        items = self._query(f"DATASET#{kind.value}")
-        return [DatasetRecord.from_item(i) for i in items if i["sk"] not in {"CURRENT", "ACTIVE"}]
-
-    # --- model versions ------------------------------------------------------------------------------
-    def put_model(self, kind: ModelKind, version: str, **values: Unpack[ModelChanges]) -> None:
-        item = {
-            "pk": f"MODEL#{kind.value}",
-            "sk": version,
-            "kind": kind.value,
-            "version": version,
-            "created_at": now_iso(),
-            "updated_at": now_iso(),
-            **values,
-        }
-        with aws_call("PutItem model"):
-            self.table.put_item(Item=to_dynamo(item))
-
-    def update_model(self, kind: ModelKind, version: str, **values: Unpack[ModelChanges]) -> None:
-        self._update(f"MODEL#{kind.value}", version, dict(values))
-
-    def set_status(self, kind: ModelKind, version: str, status: ModelStatus, reason: str = "") -> None:
-        values: ModelChanges = {"status": status.value}
-        if reason:
-            values["reason"] = reason[:2000]
-        self.update_model(kind, version, **values)
-
-    def model(self, kind: ModelKind, version: str) -> ModelRecord | None:
-        item = self._get(f"MODEL#{kind.value}", version)
-        return ModelRecord.from_item(item) if item else None
-
-    def models(self, kind: ModelKind) -> list[ModelRecord]:
-        items = sorted(self._query(f"MODEL#{kind.value}"), key=lambda m: str(m.get("created_at", "")))
-        return [ModelRecord.from_item(i) for i in items]
-
-    def add_evaluation(
-        self, kind: ModelKind, version: str, test_version: str, metrics: dict[str, Any]
-    ) -> None:
-        model = self.model(kind, version)
-        if model is None:
-            raise ResourceNotFound(f"model version {kind.value}/{version} is not in the registry")
-        evaluations = dict(model.evaluations)
-        evaluations[test_version] = metrics
-        self.update_model(kind, version, evaluations=evaluations)
-
-    # --- jobs ----------------------------------------------------------------------------------------
-    def put_job(self, job_id: str, **values: Unpack[JobChanges]) -> None:
-        with aws_call("PutItem job"):
-            self.table.put_item(
-                Item=to_dynamo(
-                    {"pk": f"JOB#{job_id}", "sk": "JOB", "job_id": job_id, "created_at": now_iso(), **values}
-                )
-            )
-
-    def update_job(self, job_id: str, **values: Unpack[JobChanges]) -> None:
-        self._update(f"JOB#{job_id}", "JOB", dict(values))
-
-    def job(self, job_id: str) -> JobRecord | None:
-        item = self._get(f"JOB#{job_id}", "JOB")
-        return JobRecord.model_validate(item) if item else None
-
-    def _query(self, pk: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "ConsistentRead": True}
-        with aws_call(f"Query {pk}"):
-            while True:
-                page = self.table.query(**kwargs)
-                items.extend(from_dynamo(i) for i in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    return items
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
