@@ -43,7 +43,7 @@ for _name, _value in {
     os.environ.setdefault(_name, _value)  # offline: never real credentials, never a real account
 
 from comprehend_al.models import ModelKind  # noqa: E402
-from comprehend_al.pointers import ACTIVE_ENDPOINT, ACTIVE_MODEL, Pointers  # noqa: E402
+from comprehend_al.pointers import Pointers  # noqa: E402
 from comprehend_al.store.registry import Registry  # noqa: E402
 
 from local import datagen, entitygen  # noqa: E402
@@ -97,9 +97,7 @@ def registry_items(env: Offline) -> dict[str, Any]:
 
 
 def ssm_values(env: Offline) -> dict[str, str | None]:
-    names = ["selection-metric", "min-improvement"] + [
-        Pointers.key(kind, name) for kind in ModelKind for name in (ACTIVE_MODEL, ACTIVE_ENDPOINT)
-    ]
+    names = ["selection-metric", "min-improvement"] + [Pointers.key(kind) for kind in ModelKind]
     return {f"{env.stack.parameter_prefix}/{n}": env.stack.parameter(n) for n in names}
 
 
@@ -211,10 +209,9 @@ def api(env: Offline, function: str, sample: str, body: dict[str, Any]) -> dict[
 
 def active_metric(env: Offline, metric: str = "F1Score") -> tuple[str, float | None]:
     """(version, metric on the fixed test set) of the active classifier."""
-    arn = env.stack.parameter(Pointers.key(ModelKind.CLASSIFIER, ACTIVE_MODEL))
-    if not arn:
+    version = env.stack.active(ModelKind.CLASSIFIER).version
+    if not version:
         return "-", None
-    version = arn.rsplit("/", 1)[-1]
     model = Registry(env.stack.outputs["RegistryTableName"]).model(ModelKind.CLASSIFIER, version)
     if model is None:
         return version, None
@@ -334,7 +331,7 @@ def serve(args: argparse.Namespace) -> int:
                 "train/new/seed.csv",
                 datagen.to_csv(datagen.generate(300)),
             )
-            endpoint = env.stack.parameter(Pointers.key(ModelKind.CLASSIFIER, ACTIVE_ENDPOINT))
+            endpoint = env.stack.active(ModelKind.CLASSIFIER).endpoint_arn
             url = env.comprehend.url
             say(f"  aws comprehend classify-document --endpoint-url {url} --region us-east-1 \\")
             say(f'      --endpoint-arn {endpoint} --text "my parcel never arrived"')

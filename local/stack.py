@@ -37,6 +37,8 @@ import botocore.handlers
 import yaml
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.response import StreamingBody
+from comprehend_al.models import ModelKind
+from comprehend_al.pointers import Active, Pointers
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-east-1"
@@ -485,12 +487,37 @@ class OfflineStack:
                 return events
             kwargs["nextToken"] = page["nextToken"]
 
+    def active(self, kind: ModelKind = ModelKind.CLASSIFIER) -> Active:
+        """What serves ``kind`` (the active pointer, read as the functions read it)."""
+        return Pointers(_StackParameters(self)).read(kind)
+
+    def set_active(self, kind: ModelKind, model_arn: str | None, endpoint_arn: str | None) -> None:
+        """Point ``kind`` at a model and endpoint, as a promotion (or an operator) would."""
+        source = _StackParameters(self)
+        Pointers(source, source).restore(kind, Active(model_arn, endpoint_arn), description="set offline")
+
     def parameter(self, name: str) -> str | None:
         ssm = boto3.client("ssm", region_name=REGION)
         try:
             return str(ssm.get_parameter(Name=f"{self.parameter_prefix}/{name}")["Parameter"]["Value"])
         except ssm.exceptions.ParameterNotFound:
             return None
+
+
+class _StackParameters:
+    """The stack's SSM parameters under its prefix (what :class:`Pointers` reads and writes)."""
+
+    def __init__(self, stack: Any) -> None:
+        self.stack = stack
+
+    def get(self, relative: str, *, force: bool = False) -> str | None:
+        value = self.stack.parameter(relative)
+        return None if value is None or value.strip().lower() in {"", "none"} else value
+
+    def put(self, relative: str, value: str, *, description: str = "") -> None:
+        boto3.client("ssm", region_name=REGION).put_parameter(
+            Name=f"{self.stack.parameter_prefix}/{relative}", Value=value, Type="String", Overwrite=True
+        )
 
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}

@@ -208,6 +208,18 @@ class FakeComprehend:
         self.classifiers[arn] = {"DocumentClassifierArn": arn, "SubmitTime": self._now(), **params}
         return {"DocumentClassifierArn": arn}
 
+    def list_document_classifiers(self, **params: Any) -> dict[str, Any]:
+        self._call("ListDocumentClassifiers", params)
+        name = (params.get("Filter") or {}).get("DocumentClassifierName")
+        found = [
+            {**self.describe_document_classifier(DocumentClassifierArn=arn)["DocumentClassifierProperties"]}
+            for arn, props in self.classifiers.items()
+            if name is None or props.get("DocumentClassifierName", arn.split("/")[1]) == name
+        ]
+        for props in found:
+            props.setdefault("VersionName", props["DocumentClassifierArn"].rsplit("/version/", 1)[-1])
+        return {"DocumentClassifierPropertiesList": found}
+
     def describe_document_classifier(self, **params: Any) -> dict[str, Any]:
         self._call("DescribeDocumentClassifier", params)
         arn = params["DocumentClassifierArn"]
@@ -283,6 +295,12 @@ class FakeComprehend:
         self.add_endpoint(arn, params["ModelArn"])
         self.endpoints[arn]["DesiredInferenceUnits"] = params["DesiredInferenceUnits"]
         return {"EndpointArn": arn, "ModelArn": params["ModelArn"]}
+
+    def list_endpoints(self, **params: Any) -> dict[str, Any]:
+        self._call("ListEndpoints", params)
+        return {
+            "EndpointPropertiesList": [{**e, "Status": self.endpoint_status} for e in self.endpoints.values()]
+        }
 
     def describe_endpoint(self, **params: Any) -> dict[str, Any]:
         self._call("DescribeEndpoint", params)

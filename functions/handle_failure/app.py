@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from comprehend_al.lifecycle import handle_failure
+from comprehend_al.lifecycle import handle_failure, preparation_failed
 from comprehend_al.observability import logger, tracer
-from comprehend_al.state import RunState
+from comprehend_al.state import PreparationFailure, RunState
 from comprehend_al.wiring import lifecycle_deps
 
 
 @logger.inject_lambda_context(correlation_id_path="state.run.execution_id")
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "preparation" in event:  # PrepareTrainingData failed: no run state exists yet
+        failure = PreparationFailure.model_validate(event["preparation"])
+        return preparation_failed(failure.execution_id, failure.error, lifecycle_deps())
     state = RunState.model_validate(event["state"])
     logger.append_keys(kind=state.run.kind.value, model_version=state.run.version)
     result = handle_failure(state, lifecycle_deps())

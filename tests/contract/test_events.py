@@ -52,13 +52,13 @@ def asl() -> dict[str, Any]:
     return dict(json.loads(ASL.read_text()))
 
 
-def task_of(function_dir: str) -> dict[str, Any]:
-    """The Task state that invokes the function in ``functions/<function_dir>``."""
+def tasks_of(function_dir: str) -> list[dict[str, Any]]:
+    """The Task states that invoke the function in ``functions/<function_dir>`` (HandleFailure: two)."""
     found = [
         s for _, s in all_states(asl()) if s["Type"] == "Task" and snake(function_of(s) or "") == function_dir
     ]
-    assert len(found) == 1, f"{len(found)} Task states invoke {function_dir}"
-    return found[0]
+    assert found, f"no Task state invokes {function_dir}"
+    return found
 
 
 def selector_keys() -> dict[str, set[str]]:
@@ -112,8 +112,10 @@ def test_sample_event_has_the_payload_keys_the_state_machine_sends(path: Path) -
     """Given a sample event of a function
     When its keys are compared with the Payload of the Task that invokes the function
     Then they are the same keys (the sample is exactly what the state machine sends)."""
-    payload = task_of(path.parent.name)["Parameters"]["Payload"]
-    assert set(load(path)) == {k.removesuffix(".$") for k in payload}
+    payloads = [
+        {k.removesuffix(".$") for k in t["Parameters"]["Payload"]} for t in tasks_of(path.parent.name)
+    ]
+    assert set(load(path)) in payloads
 
 
 @pytest.mark.parametrize("path", FUNCTION_EVENTS, ids=event_id)
@@ -144,7 +146,11 @@ def test_run_state_samples_hold_only_keys_a_run_accumulates() -> None:
         for path in [state.get("ResultPath"), *(c.get("ResultPath") for c in state.get("Catch", []))]
         if path and path != "$"
     }
-    samples = [*EVENTS.glob("finish_run/*.json"), *EVENTS.glob("handle_failure/*.json")]
+    samples = [
+        p
+        for p in [*EVENTS.glob("finish_run/*.json"), *EVENTS.glob("handle_failure/*.json")]
+        if "state" in load(p)
+    ]
     assert samples
     assert {event_id(p): sorted(set(load(p)["state"]) - possible) for p in samples} == {
         event_id(p): [] for p in samples
@@ -161,7 +167,9 @@ def test_sample_event_parses_into_the_handler_models(path: Path) -> None:
     When each part is validated with its model
     Then every part parses (a handler given this event gets past its first lines)."""
     event = load(path)
-    for key, model in handler_models(path.parent.name).items():
+    models = {k: m for k, m in handler_models(path.parent.name).items() if k in event}
+    assert models, f"{event_id(path)} holds none of {sorted(handler_models(path.parent.name))}"
+    for key, model in models.items():
         model.model_validate(event[key])
 
 

@@ -49,6 +49,8 @@ from comprehend_al.aws.s3 import Bucket  # noqa: E402
 from comprehend_al.aws.sns import Notifier  # noqa: E402
 from comprehend_al.aws.ssm import ParameterStore  # noqa: E402
 from comprehend_al.lifecycle import Deps  # noqa: E402
+from comprehend_al.models import ModelKind  # noqa: E402
+from comprehend_al.pointers import Active  # noqa: E402
 from comprehend_al.store.registry import Registry  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -230,6 +232,10 @@ class Stack:
             return str(self.ssm.get_parameter(Name=f"/comprehend-al/{name}")["Parameter"]["Value"])
         except self.ssm.exceptions.ParameterNotFound:
             return None
+
+    def active(self, kind: ModelKind = ModelKind.CLASSIFIER) -> Active:
+        """The active pointer of ``kind``, read as the functions read it."""
+        return self.deps.pointers.read(kind, fresh=True)
 
     def set_param(self, name: str, value: str) -> None:
         self.ssm.put_parameter(Name=f"/comprehend-al/{name}", Value=value, Type="String", Overwrite=True)

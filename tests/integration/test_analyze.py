@@ -21,7 +21,7 @@ import pytest
 from comprehend_al import wiring
 from comprehend_al.lifecycle import endpoint_name
 from comprehend_al.models import ModelKind
-from comprehend_al.pointers import ACTIVE_ENDPOINT, ACTIVE_MODEL, Pointers
+from comprehend_al.pointers import ACTIVE, ACTIVE_ENDPOINT, ACTIVE_MODEL, Pointers
 from comprehend_al.settings import Settings
 
 from local import datagen, entitygen
@@ -109,7 +109,7 @@ def offline(env: tuple[Offline, dict[str, str]]) -> Iterator[Offline]:
     ssm = boto3.client("ssm", region_name="us-east-1")
     yield offline
     for kind in ModelKind:
-        for name in (ACTIVE_MODEL, ACTIVE_ENDPOINT):
+        for name in (ACTIVE, ACTIVE_MODEL, ACTIVE_ENDPOINT):
             with contextlib.suppress(ssm.exceptions.ParameterNotFound):
                 ssm.delete_parameter(Name=f"{offline.stack.parameter_prefix}/{Pointers.key(kind, name)}")
     wiring.reset()
@@ -121,14 +121,7 @@ def arns(env: tuple[Offline, dict[str, str]]) -> dict[str, str]:
 
 
 def activate(env: Offline, kind: ModelKind, model_arn: str, endpoint_arn: str) -> None:
-    ssm = boto3.client("ssm", region_name="us-east-1")
-    for name, value in (("active-model-arn", model_arn), ("active-endpoint-arn", endpoint_arn)):
-        ssm.put_parameter(
-            Name=f"{env.stack.parameter_prefix}/{kind.value}/{name}",
-            Value=value,
-            Type="String",
-            Overwrite=True,
-        )
+    env.stack.set_active(kind, model_arn, endpoint_arn)
 
 
 def post(
@@ -330,9 +323,7 @@ def test_the_function_may_call_exactly_the_endpoints_the_workflow_creates() -> N
     assert not any(fnmatch.fnmatchcase(clf, p) for p in grants["comprehend:DetectEntities"])
     assert any(fnmatch.fnmatchcase(clf, p) for p in grants["comprehend:ClassifyDocument"])
     assert not any(fnmatch.fnmatchcase(ner, p) for p in grants["comprehend:ClassifyDocument"])
-    parameter = (
-        "arn:aws:ssm:us-east-1:123456789012:parameter/comprehend-al/entity_recognizer/active-endpoint-arn"
-    )
+    parameter = "arn:aws:ssm:us-east-1:123456789012:parameter/comprehend-al/entity_recognizer/active"
     assert any(fnmatch.fnmatchcase(parameter, p) for p in grants["ssm:GetParameter"])
     other_stack = parameter.replace("/comprehend-al/", "/other/")
     assert not any(fnmatch.fnmatchcase(other_stack, p) for p in grants["ssm:GetParameter"])

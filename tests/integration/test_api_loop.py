@@ -134,7 +134,7 @@ def test_the_loop_from_classification_to_a_training_upload(loop: Loop) -> None:
     against them, and the fifth buffered label writes exactly one upload that the lifecycle trains on."""
     env = loop.env
     train_first_model(env)
-    active_version = env.stack.parameter("classifier/active-model-arn").rsplit("/", 1)[1]  # type: ignore[union-attr]
+    active_version = env.stack.active().version
     labels = sorted(datagen.TOPICS)
 
     # classify: scores, model version, recorded (without its text), sent to review

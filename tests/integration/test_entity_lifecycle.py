@@ -42,9 +42,8 @@ def upload_entities(env: Offline, folder: str, documents: list[entitygen.Documen
 
 
 def active(env: Offline, kind: ModelKind) -> tuple[str | None, str | None]:
-    return env.stack.parameter(f"{kind.value}/active-model-arn"), env.stack.parameter(
-        f"{kind.value}/active-endpoint-arn"
-    )
+    active = env.stack.active(kind)
+    return active.model_arn, active.endpoint_arn
 
 
 def models(env: Offline, kind: ModelKind) -> list[ModelRecord]:
@@ -98,7 +97,7 @@ def test_entity_folder_trains_evaluates_and_deploys_a_recognizer(offline: Offlin
     [evaluation] = model.evaluations.values()
     assert evaluation["F1Score"] > 0.8 and set(evaluation["per_type"]) == {"COMPANY", "PERSON", "TICKER"}
     assert model.training_metrics["F1Score"] > 80  # Comprehend's own figure, 0-100
-    assert offline.stack.parameter("entity_recognizer/active-model-arn") == model.model_arn
+    assert offline.stack.active(NER).model_arn == model.model_arn
     assert keys(offline, "train/new/") == []
     dataset = model.dataset_version
     assert keys(offline, f"datasets/entity_recognizer/{dataset}/") == [

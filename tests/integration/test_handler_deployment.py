@@ -156,8 +156,7 @@ def test_promote_model_points_ssm_at_the_new_model_and_endpoint(
     then the SSM pointers name the new model and the new endpoint."""
     stack.invoke("promote_model", in_service)
 
-    assert stack.param("classifier/active-model-arn") == NEW_MODEL
-    assert stack.param("classifier/active-endpoint-arn") == NEW_ENDPOINT
+    assert (stack.active().model_arn, stack.active().endpoint_arn) == (NEW_MODEL, NEW_ENDPOINT)
 
 
 def test_promote_model_retires_the_previous_version(stack: Stack, in_service: dict[str, Any]) -> None:
@@ -195,7 +194,7 @@ def test_promote_model_update_in_place_deletes_no_endpoint(stack: Stack, in_serv
     result = stack.invoke("promote_model", in_service)
 
     assert result["endpoint_to_delete"] is None
-    assert stack.param("classifier/active-endpoint-arn") == OLD_ENDPOINT
+    assert stack.active().endpoint_arn == OLD_ENDPOINT
 
 
 # --- DeleteEndpoint ------------------------------------------------------------------------------------

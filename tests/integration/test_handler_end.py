@@ -204,4 +204,4 @@ def test_handle_failure_leaves_ssm_untouched(stack: Stack, endpoint_failed: dict
     stack.invoke("handle_failure", endpoint_failed)
 
     assert stack.params() == before
-    assert stack.param("classifier/active-endpoint-arn") == OLD_ENDPOINT
+    assert stack.active().endpoint_arn == OLD_ENDPOINT

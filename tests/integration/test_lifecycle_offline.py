@@ -20,9 +20,6 @@ from comprehend_al.store.registry import Registry
 from local import datagen
 from local.stack import Offline, running
 
-ACTIVE_MODEL = "classifier/active-model-arn"
-ACTIVE_ENDPOINT = "classifier/active-endpoint-arn"
-
 
 @pytest.fixture
 def offline(tmp_path: Path) -> Iterator[Offline]:
@@ -64,8 +61,8 @@ def test_first_model_is_deployed_without_selection(offline: Offline) -> None:
     assert result["status"] == "SUCCEEDED"
     [model] = models(offline)
     assert model.status == "active"
-    assert offline.stack.parameter(ACTIVE_MODEL) == model.model_arn
-    assert offline.stack.parameter(ACTIVE_ENDPOINT) == model.endpoint_arn
+    assert offline.stack.active().model_arn == model.model_arn
+    assert offline.stack.active().endpoint_arn == model.endpoint_arn
     assert [e["Status"] for e in endpoints(offline)] == ["IN_SERVICE"]
     assert model.selection["decision"] == "promote" and "first model" in model.selection["reason"]
     assert keys(offline, "train/new/") == []
@@ -75,7 +72,7 @@ def test_first_model_is_deployed_without_selection(offline: Offline) -> None:
 def test_better_challenger_is_promoted_and_old_endpoint_deleted(offline: Offline) -> None:
     """Given an active model, when more labelled data makes a better model, then it replaces the old one."""
     offline.stack.upload("train/new/first.csv", csv_rows(75, seed=1))
-    first_endpoint = offline.stack.parameter(ACTIVE_ENDPOINT)
+    first_endpoint = offline.stack.active().endpoint_arn
 
     result = offline.stack.upload("train/new/second.csv", csv_rows(400, seed=2))
 
@@ -83,7 +80,7 @@ def test_better_challenger_is_promoted_and_old_endpoint_deleted(offline: Offline
     old, new = models(offline)
     assert (old.status, new.status) == ("retired", "active")
     assert new.selection["challenger_value"] > new.selection["champion_value"]
-    assert offline.stack.parameter(ACTIVE_MODEL) == new.model_arn
+    assert offline.stack.active().model_arn == new.model_arn
     assert [e["EndpointArn"] for e in endpoints(offline)] == [new.endpoint_arn]
     assert first_endpoint != new.endpoint_arn
 
@@ -92,7 +89,7 @@ def test_worse_challenger_is_rejected_and_its_data_kept(offline: Offline) -> Non
     """Given a good champion, when a mislabelled batch arrives, then the challenger is rejected, SSM is
     untouched, no endpoint is created, and the accepted rows stay in the dataset for the next run."""
     offline.stack.upload("train/new/first.csv", csv_rows(300, seed=1))
-    champion_arn = offline.stack.parameter(ACTIVE_MODEL)
+    champion_arn = offline.stack.active().model_arn
     harmful = datagen.to_csv(datagen.mislabel(datagen.generate(500, seed=3)))
 
     result = offline.stack.upload("train/new/harmful.csv", harmful)
@@ -101,7 +98,7 @@ def test_worse_challenger_is_rejected_and_its_data_kept(offline: Offline) -> Non
     champion, challenger = models(offline)
     assert (champion.status, challenger.status) == ("active", "rejected")
     assert "worse" in challenger.reason
-    assert offline.stack.parameter(ACTIVE_MODEL) == champion_arn
+    assert offline.stack.active().model_arn == champion_arn
     assert len(endpoints(offline)) == 1
     current = registry(offline).current_dataset(ModelKind.CLASSIFIER)
     assert current is not None and current.documents == 800
@@ -117,7 +114,7 @@ def test_training_in_error_fails_the_run_and_leaves_nothing_running(offline: Off
     [model] = models(offline)
     assert model.status == "failed" and "TrainingFailed" in model.reason
     assert "Minimum 10 unique documents" in model.reason
-    assert offline.stack.parameter(ACTIVE_MODEL) is None
+    assert offline.stack.active().model_arn is None
     assert endpoints(offline) == []
     # the lock was released: the next upload trains again
     assert offline.stack.upload("train/new/again.csv", csv_rows(100, seed=5))["status"] == "SUCCEEDED"
@@ -127,8 +124,8 @@ def test_failed_endpoint_is_deleted_and_champion_kept(offline: Offline) -> None:
     """Given an active model, when the new endpoint ends FAILED, then it is deleted and SSM is untouched."""
     offline.stack.upload("train/new/first.csv", csv_rows(75, seed=1))
     champion_arn, champion_endpoint = (
-        offline.stack.parameter(ACTIVE_MODEL),
-        offline.stack.parameter(ACTIVE_ENDPOINT),
+        offline.stack.active().model_arn,
+        offline.stack.active().endpoint_arn,
     )
     offline.comprehend.faults.fail_next_endpoint("Insufficient capacity")
 
@@ -136,7 +133,7 @@ def test_failed_endpoint_is_deleted_and_champion_kept(offline: Offline) -> None:
 
     assert result["status"] == "FAILED"
     assert models(offline)[-1].status == "failed" and "EndpointFailed" in models(offline)[-1].reason
-    assert (offline.stack.parameter(ACTIVE_MODEL), offline.stack.parameter(ACTIVE_ENDPOINT)) == (
+    assert (offline.stack.active().model_arn, offline.stack.active().endpoint_arn) == (
         champion_arn,
         champion_endpoint,
     )
@@ -165,7 +162,7 @@ def test_lambda_error_after_endpoint_creation_cleans_up(offline: Offline) -> Non
     [model] = models(offline)
     assert model.status == "failed" and "RuntimeError: simulated crash" in model.reason
     assert endpoints(offline) == []
-    assert offline.stack.parameter(ACTIVE_MODEL) is None
+    assert offline.stack.active().model_arn is None
 
 
 def test_invalid_upload_is_quarantined_with_a_report(offline: Offline) -> None:

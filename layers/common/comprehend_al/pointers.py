@@ -1,10 +1,15 @@
-"""The active model of each kind: the one owner of its SSM keys, its reads, its promotion and restore.
+"""The active model of each kind: the one owner of its SSM key, its reads, its promotion and restore.
 
 Clients (``/classify``, ``/analyze``, the CLI) and the lifecycle read the active model and endpoint only
-through :class:`Pointers`. Keys, under the stack's ``PARAMETER_PREFIX``:
+through :class:`Pointers`. One parameter per kind, under the stack's ``PARAMETER_PREFIX``:
 
-* ``<kind>/active-endpoint-arn``: the endpoint that serves the kind;
-* ``<kind>/active-model-arn``: the model version that endpoint serves.
+* ``<kind>/active``: ``{"model_arn": ..., "endpoint_arn": ...}``: the model version in service and the
+  endpoint that serves it, written in one ``PutParameter`` so that they change together (a client never
+  reads an endpoint beside a model it does not serve).
+
+Stacks from before this format kept the pair in two parameters (``<kind>/active-model-arn`` and
+``<kind>/active-endpoint-arn``); they are read only while ``<kind>/active`` does not exist yet, and the
+first promotion or restore writes the new one.
 
 The request path reads through a cached source (Powertools ``parameters`` with ``max_age``; ``fresh``
 refetches once when an endpoint vanished under a cached ARN); the workflow reads and writes uncached.
@@ -12,13 +17,15 @@ refetches once when an endpoint vanished under a cached ARN); the workflow reads
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Protocol
 
 from comprehend_al.errors import ResourceNotFound
 from comprehend_al.models import ModelKind
 
-ACTIVE_MODEL = "active-model-arn"
+ACTIVE = "active"
+ACTIVE_MODEL = "active-model-arn"  # the two-parameter format of earlier stacks (read only)
 ACTIVE_ENDPOINT = "active-endpoint-arn"
 
 
@@ -36,6 +43,28 @@ class Active:
 
     model_arn: str | None = None
     endpoint_arn: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"model_arn": self.model_arn, "endpoint_arn": self.endpoint_arn}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, value: str) -> Active:
+        """The parameter's value; anything that is not the JSON object reads as nothing active."""
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        model, endpoint = data.get("model_arn"), data.get("endpoint_arn")
+        return cls(
+            model if isinstance(model, str) and model else None,
+            endpoint if isinstance(endpoint, str) and endpoint else None,
+        )
+
+    @property
+    def serving(self) -> bool:
+        return bool(self.model_arn and self.endpoint_arn)
 
     @property
     def version(self) -> str | None:
@@ -62,38 +91,40 @@ class Pointers:
         self.sink = sink
 
     @staticmethod
-    def key(kind: ModelKind, which: str = ACTIVE_ENDPOINT) -> str:
+    def key(kind: ModelKind, which: str = ACTIVE) -> str:
         """The parameter name of a pointer, relative to the stack's prefix."""
         return f"{kind.value}/{which}"
 
+    def read(self, kind: ModelKind, *, fresh: bool = False) -> Active:
+        """What serves ``kind`` (both parts from one parameter read)."""
+        value = self.source.get(self.key(kind), force=fresh)
+        if value is not None:
+            return Active.from_json(value)
+        return Active(  # a stack from before the one-parameter format
+            self.source.get(self.key(kind, ACTIVE_MODEL), force=fresh),
+            self.source.get(self.key(kind, ACTIVE_ENDPOINT), force=fresh),
+        )
+
     def model_arn(self, kind: ModelKind, *, fresh: bool = False) -> str | None:
-        return self.source.get(self.key(kind, ACTIVE_MODEL), force=fresh)
+        return self.read(kind, fresh=fresh).model_arn
 
     def endpoint_arn(self, kind: ModelKind, *, fresh: bool = False) -> str | None:
-        return self.source.get(self.key(kind, ACTIVE_ENDPOINT), force=fresh)
-
-    def read(self, kind: ModelKind, *, fresh: bool = False) -> Active:
-        return Active(self.model_arn(kind, fresh=fresh), self.endpoint_arn(kind, fresh=fresh))
+        return self.read(kind, fresh=fresh).endpoint_arn
 
     def promote(self, kind: ModelKind, new: Active, *, description: str) -> Active:
-        """Point ``kind`` at ``new`` (endpoint first, then model); returns what it pointed at before."""
-        if self.sink is None:
-            raise RuntimeError("these pointers are read-only")
+        """Point ``kind`` at ``new`` in one write; returns what it pointed at before."""
         previous = self.read(kind, fresh=True)
-        self.sink.put(
-            self.key(kind, ACTIVE_ENDPOINT), str(new.endpoint_arn), description=f"endpoint of {description}"
-        )
-        self.sink.put(self.key(kind, ACTIVE_MODEL), str(new.model_arn), description=description)
+        self._write(kind, new, description)
         return previous
 
     def restore(self, kind: ModelKind, previous: Active, *, description: str = "restored") -> None:
-        """Put back what :meth:`promote` returned (``none`` where nothing was active)."""
+        """Put back what :meth:`promote` returned (nothing active is written as an empty pointer)."""
+        self._write(kind, previous, description)
+
+    def _write(self, kind: ModelKind, active: Active, description: str) -> None:
         if self.sink is None:
             raise RuntimeError("these pointers are read-only")
-        self.sink.put(
-            self.key(kind, ACTIVE_ENDPOINT), previous.endpoint_arn or "none", description=description
-        )
-        self.sink.put(self.key(kind, ACTIVE_MODEL), previous.model_arn or "none", description=description)
+        self.sink.put(self.key(kind), active.to_json(), description=description)
 
 
 class PrefixedStore:

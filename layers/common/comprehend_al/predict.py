@@ -47,7 +47,7 @@ from comprehend_al.kinds import spec
 from comprehend_al.labels import LabelDeps
 from comprehend_al.models import ModelKind
 from comprehend_al.observability import logger
-from comprehend_al.pointers import Active, Pointers
+from comprehend_al.pointers import Pointers
 from comprehend_al.review import Assessment, ReviewPolicy, assess
 from comprehend_al.settings import LoopSettings, Settings
 from comprehend_al.store.predictions import PredictionStore
@@ -169,26 +169,25 @@ def _classify_document(deps: PredictDeps, endpoint_arn: str, text: str) -> list[
 
 
 def model_version(deps: PredictDeps, *, force: bool = False) -> str | None:
-    return Active(deps.pointers.model_arn(CLASSIFIER, fresh=force)).version
+    return deps.pointers.read(CLASSIFIER, fresh=force).version
 
 
 def _call_active_endpoint(deps: PredictDeps, text: str) -> tuple[list[ClassScore], str | None]:
-    """Classify with the active endpoint; on a replaced endpoint, refetch its ARN once and retry."""
-    endpoint = deps.pointers.endpoint_arn(CLASSIFIER)
-    force = False
+    """Classify with the active endpoint; on a replaced endpoint, refetch the pointer once and retry.
+    Endpoint and model version come from one read of the pointer: the version is the one it serves."""
+    active = deps.pointers.read(CLASSIFIER)
     for attempt in (1, 2):
-        if endpoint is None:
+        if active.endpoint_arn is None:
             raise ModelNotReady("no classifier is active yet: upload labelled data to train the first model")
         try:
-            classes = _classify_document(deps, endpoint, text)
-            return classes, model_version(deps, force=force)
+            return _classify_document(deps, active.endpoint_arn, text), active.version
         except (ResourceNotFound, ResourceInUse) as error:
             if attempt == 2:
                 raise ModelNotReady("the active classifier endpoint is not serving; retry shortly") from error
             logger.info(
                 "active endpoint not serving: refetching its ARN", extra={"error": type(error).__name__}
             )
-            endpoint, force = deps.pointers.endpoint_arn(CLASSIFIER, fresh=True), True
+            active = deps.pointers.read(CLASSIFIER, fresh=True)
     raise ModelNotReady("unreachable")  # pragma: no cover
 
 

@@ -131,6 +131,13 @@ class PrepareResult(StepModel):
         return bool(self.runs)
 
 
+class PreparationFailure(StepModel):
+    """What HandleFailure gets when PrepareTrainingData failed for good (no run state exists yet)."""
+
+    execution_id: str
+    error: dict[str, Any]
+
+
 class RunOutcome(StepModel):
     kind: ModelKind
     version: str

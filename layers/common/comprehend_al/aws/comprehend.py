@@ -2,6 +2,9 @@
 
 The lifecycle steps talk to :class:`ModelOps`; the two implementations differ only in the API names
 and request shapes, so a second model kind plugs into the same workflow without a copy of it.
+
+Why this module is long: it is the whole Comprehend boundary (every call, its request shape and the
+translation of its answers), so the API surface the stack depends on, and its IAM, is read in one place.
 """
 
 from __future__ import annotations
@@ -71,6 +74,25 @@ class EndpointStatus:
         return self.status == "FAILED"
 
 
+@dataclass(frozen=True)
+class ModelVersion:
+    arn: str
+    version: str
+    status: str
+
+    @property
+    def training(self) -> bool:
+        return self.status in {"SUBMITTED", "TRAINING"}
+
+
+@dataclass(frozen=True)
+class EndpointInfo:
+    arn: str
+    name: str
+    status: str
+    model_arn: str
+
+
 class ModelOps(Protocol):
     kind: ModelKind
 
@@ -95,6 +117,10 @@ class ModelOps(Protocol):
     ) -> str: ...
 
     def describe_test_job(self, job_id: str) -> JobStatus: ...
+
+    def versions(self, name: str) -> list[ModelVersion]: ...
+
+    def find_version(self, name: str, version: str) -> str | None: ...
 
 
 def _tags(tags: dict[str, str]) -> list[Any]:
@@ -132,6 +158,28 @@ class ComprehendClient:
             model_arn=props.get("ModelArn", ""),
             desired_model_arn=props.get("DesiredModelArn", ""),
         )
+
+    def endpoints(self) -> list[EndpointInfo]:
+        """Every endpoint of the account and region (both kinds)."""
+        found: list[EndpointInfo] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            with aws_call("ListEndpoints"):
+                page = self.client.list_endpoints(**kwargs)
+            for props in page.get("EndpointPropertiesList", []):
+                arn = str(props["EndpointArn"])
+                found.append(
+                    EndpointInfo(
+                        arn, arn.rsplit("/", 1)[-1], str(props["Status"]), str(props.get("ModelArn", ""))
+                    )
+                )
+            if not page.get("NextToken"):
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    def find_endpoint(self, name: str) -> EndpointInfo | None:
+        """The endpoint called ``name`` (names are unique per account and region)."""
+        return next((e for e in self.endpoints() if e.name == name), None)
 
     def delete_endpoint(self, endpoint_arn: str) -> bool:
         """Delete an endpoint; ``False`` when it was already gone (deletion is idempotent)."""
@@ -192,6 +240,25 @@ class _ModelApi:
         )
         return str(response["JobId"])
 
+    name_filter: str  # the List<Model>s filter on the model's name
+
+    def versions(self, name: str) -> list[ModelVersion]:
+        """Every version of the model ``name``."""
+        found: list[ModelVersion] = []
+        kwargs: dict[str, Any] = {"Filter": {self.name_filter: name}}
+        while True:
+            page = self._call(f"List{self.model}s", **kwargs)
+            for props in page.get(f"{self.model}PropertiesList", []):
+                arn = str(props[f"{self.model}Arn"])
+                found.append(ModelVersion(arn, str(props.get("VersionName", "")), str(props["Status"])))
+            if not page.get("NextToken"):
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    def find_version(self, name: str, version: str) -> str | None:
+        """The ARN of version ``version`` of ``name``, if it exists (to adopt a create a crash hid)."""
+        return next((v.arn for v in self.versions(name) if v.version == version), None)
+
     def describe_test_job(self, job_id: str) -> JobStatus:
         props = self._call(f"Describe{self.job}", JobId=job_id)[f"{self.job}Properties"]
         return JobStatus(
@@ -204,6 +271,7 @@ class _ModelApi:
 class ClassifierOps(_ModelApi):
     kind = ModelKind.CLASSIFIER
     model = "DocumentClassifier"
+    name_filter = "DocumentClassifierName"
     metadata_key = "ClassifierMetadata"
     job = "DocumentClassificationJob"
 
@@ -248,6 +316,7 @@ class ClassifierOps(_ModelApi):
 class RecognizerOps(_ModelApi):
     kind = ModelKind.ENTITY_RECOGNIZER
     model = "EntityRecognizer"
+    name_filter = "RecognizerName"
     metadata_key = "RecognizerMetadata"
     job = "EntitiesDetectionJob"
 

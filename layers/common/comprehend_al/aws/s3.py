@@ -66,19 +66,26 @@ class Bucket:
             key, int(response["ContentLength"]), response["ETag"].strip('"'), response.get("VersionId")
         )
 
-    def copy(self, source_key: str, target_key: str) -> None:
+    def copy(self, source_key: str, target_key: str, *, version_id: str | None = None) -> None:
+        source: dict[str, Any] = {"Bucket": self.name, "Key": source_key}
+        if version_id:
+            source["VersionId"] = version_id
         with aws_call(f"CopyObject s3://{self.name}/{source_key}"):
-            self.client.copy_object(
-                Bucket=self.name, Key=target_key, CopySource={"Bucket": self.name, "Key": source_key}
-            )
+            self.client.copy_object(Bucket=self.name, Key=target_key, CopySource=source)  # type: ignore[arg-type]
 
-    def delete(self, key: str) -> None:
+    def delete(self, key: str, *, version_id: str | None = None) -> None:
+        """Delete ``key`` (a delete marker when versioned), or remove exactly ``version_id`` of it, which
+        leaves a newer version of the same key in place."""
+        kwargs: dict[str, Any] = {"Bucket": self.name, "Key": key}
+        if version_id:
+            kwargs["VersionId"] = version_id
         with aws_call(f"DeleteObject s3://{self.name}/{key}"):
-            self.client.delete_object(Bucket=self.name, Key=key)
+            self.client.delete_object(**kwargs)
 
-    def move(self, source_key: str, target_key: str) -> None:
-        self.copy(source_key, target_key)
-        self.delete(source_key)
+    def move(self, source_key: str, target_key: str, *, version_id: str | None = None) -> None:
+        """Move one version of ``source_key`` (the current one without ``version_id``)."""
+        self.copy(source_key, target_key, version_id=version_id)
+        self.delete(source_key, version_id=version_id)
 
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         with aws_call(f"ListObjectsV2 s3://{self.name}/{prefix}"):

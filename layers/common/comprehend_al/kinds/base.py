@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from comprehend_al.aws.comprehend import ModelOps
@@ -27,6 +27,20 @@ class Upload:
     name: str  # key of the file, or of the folder for multi-file uploads
     keys: tuple[str, ...]
     etags: tuple[str, ...]
+    versions: tuple[str | None, ...] = ()  # the object versions claimed (set under the kind's lock)
+    sizes: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def version_of(self, key: str) -> str | None:
+        """The claimed version of ``key`` (``None``: the current one, e.g. an unversioned bucket)."""
+        return dict(zip(self.keys, self.versions, strict=False)).get(key)
+
+    @property
+    def sources(self) -> list[str]:
+        """``key@version`` of each object: what a dataset version records as merged."""
+        return [
+            f"{k}@{v or '-'}"
+            for k, v in zip(self.keys, self.versions or (None,) * len(self.keys), strict=True)
+        ]
 
     @property
     def fingerprint(self) -> str:
@@ -57,6 +71,11 @@ class DataKind(Protocol):
     kind: ModelKind
     bucket: Bucket
     test_key: str  # where users put the fixed test set (named in "no fixed test set" messages)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """Checked on the object's size before anything is read."""
+        ...
 
     def claim(self, objects: list[ObjectInfo]) -> tuple[list[Upload], list[ObjectInfo]]:
         """The complete uploads of this kind among ``objects``, and the objects it leaves to others."""

@@ -73,8 +73,13 @@ class ClassifierData:
         # a stored version was validated when it was accepted: only its size may exceed an upload's limit
         return self._parse(self.bucket.get(key), dataset.train_uri, limits=STORED_DATASET_LIMITS)
 
+    @property
+    def max_upload_bytes(self) -> int:
+        return DEFAULT_LIMITS.max_file_bytes
+
     def validate(self, upload: Upload) -> list[Any]:
-        return self._parse(self.bucket.get(upload.keys[0]), upload.name)
+        key = upload.keys[0]
+        return self._parse(self.bucket.get(key, version_id=upload.version_of(key)), upload.name)
 
     def merge(self, current: Any, new: Any) -> Merged:
         result = merge(current, new)

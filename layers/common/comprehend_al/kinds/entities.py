@@ -33,6 +33,7 @@ from comprehend_al.kinds.base import KindSpec, Merged, TestSet, Upload, content_
 from comprehend_al.models import DatasetRef, EntityMetrics, ModelKind
 from comprehend_al.settings import Settings
 
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # per file: the parsing Lambda holds an upload in memory
 DOCUMENTS = "documents.txt"
 ANNOTATIONS = "annotations.csv"
 FILES = (DOCUMENTS, ANNOTATIONS)
@@ -72,12 +73,16 @@ class EntityData:
     def validate(self, upload: Upload) -> EntityUpload:
         documents_key, annotations_key = upload.keys
         return validate_upload(
-            self.bucket.get(documents_key),
-            self.bucket.get(annotations_key),
+            self.bucket.get(documents_key, version_id=upload.version_of(documents_key)),
+            self.bucket.get(annotations_key, version_id=upload.version_of(annotations_key)),
             documents_file=documents_key,
             annotations_file=annotations_key,
             limits=self.limits,
         )
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return MAX_UPLOAD_BYTES
 
     # --- the fixed test set ----------------------------------------------------------------------------
     def test_set(self) -> TestSet | None:

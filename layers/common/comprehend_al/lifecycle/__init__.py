@@ -15,7 +15,7 @@ from comprehend_al.lifecycle.deploy import (
 )
 from comprehend_al.lifecycle.deps import Deps
 from comprehend_al.lifecycle.evaluate import evaluate_model, get_job_status, start_test_job
-from comprehend_al.lifecycle.finish import finish_run, handle_failure
+from comprehend_al.lifecycle.finish import finish_run, handle_failure, preparation_failed
 from comprehend_al.lifecycle.prepare import prepare_training_data
 from comprehend_al.lifecycle.select import model_selection
 from comprehend_al.lifecycle.train import get_model_status, start_model_building
@@ -31,6 +31,7 @@ __all__ = [
     "get_model_status",
     "handle_failure",
     "model_selection",
+    "preparation_failed",
     "prepare_training_data",
     "promote_model",
     "start_endpoint",

@@ -6,6 +6,7 @@ from typing import Any
 
 from comprehend_al.errors import (
     EndpointFailed,
+    ResourceInUse,
 )
 from comprehend_al.kinds import spec
 from comprehend_al.lifecycle.deps import (
@@ -47,12 +48,21 @@ def start_endpoint(run: Run, model: ModelState, deps: Deps) -> EndpointState:
             previous_model_arn=active[0] if active else None,
             status="UPDATING",
         )
-    arn = comprehend.create_endpoint(
-        name=endpoint_name(settings, run.kind, run.version),
-        model_arn=model.model_arn,
-        units=settings.inference_units,
-        tags={"model-version": run.version, "managed-by": settings.resource_prefix},
-    )
+    name = endpoint_name(settings, run.kind, run.version)
+    try:
+        arn = comprehend.create_endpoint(
+            name=name,
+            model_arn=model.model_arn,
+            units=settings.inference_units,
+            tags={"model-version": run.version, "managed-by": settings.resource_prefix},
+        )
+    except ResourceInUse:
+        # a retry after the create succeeded: adopt the endpoint that attempt made for this model
+        existing = comprehend.find_endpoint(name)
+        if existing is None or existing.model_arn != model.model_arn:
+            raise
+        logger.info("endpoint created by an earlier attempt: adopted", extra={"endpoint_arn": existing.arn})
+        arn = existing.arn
     deps.registry.update_model(run.kind, run.version, endpoint_arn=arn)
     return EndpointState(
         endpoint_arn=arn,
@@ -75,13 +85,18 @@ def get_endpoint_status(run: Run, endpoint: EndpointState, deps: Deps) -> Endpoi
 
 
 def promote_model(run: Run, model: ModelState, endpoint: EndpointState, deps: Deps) -> Promotion:
-    """Point SSM at the new model and endpoint, and record it in the registry (active / retired)."""
-    previous = deps.pointers.promote(
-        run.kind,
-        Active(model.model_arn, endpoint.endpoint_arn),
-        description=f"{run.kind.value} {run.version}, dataset {run.dataset.version}",
-    )
-    previous_model, previous_endpoint = previous.model_arn, previous.endpoint_arn
+    """Point SSM at the new model and endpoint (one write), and record it in the registry.
+
+    Idempotent: what is replaced is what StartEndpoint saw in service (the kind's lock keeps it so), not
+    what the pointer says now, so a retry after the pointer was written still retires and deletes the
+    right things. Every other ``active`` version of the kind is retired: one active version, always.
+    """
+    new = Active(model.model_arn, endpoint.endpoint_arn)
+    if deps.pointers.read(run.kind, fresh=True) != new:
+        deps.pointers.promote(
+            run.kind, new, description=f"{run.kind.value} {run.version}, dataset {run.dataset.version}"
+        )
+    previous_model, previous_endpoint = endpoint.previous_model_arn, endpoint.previous_endpoint_arn
     deps.registry.update_model(
         run.kind,
         run.version,
@@ -90,10 +105,10 @@ def promote_model(run: Run, model: ModelState, endpoint: EndpointState, deps: De
         promoted_at=deps.clock().isoformat(),
     )
     deps.registry.mark_active_dataset(run.kind, run.dataset.version)
-    if previous_model and previous_model != model.model_arn:
-        old_version = version_of_arn(previous_model)
-        if deps.registry.model(run.kind, old_version) is not None:
-            deps.registry.set_status(run.kind, old_version, ModelStatus.RETIRED, f"replaced by {run.version}")
+    for other in deps.registry.models(run.kind):
+        if other.version != run.version and other.status == ModelStatus.ACTIVE.value:
+            reason = f"replaced by {run.version}"
+            deps.registry.set_status(run.kind, other.version, ModelStatus.RETIRED, reason)
     to_delete = None
     if endpoint.created and previous_endpoint and previous_endpoint != endpoint.endpoint_arn:
         to_delete = previous_endpoint

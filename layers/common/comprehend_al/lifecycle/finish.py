@@ -10,10 +10,8 @@ from comprehend_al.errors import (
     ResourceNotFound,
     WorkflowError,
 )
-from comprehend_al.lifecycle.deps import (
-    Deps,
-    count,
-)
+from comprehend_al.lifecycle.deploy import endpoint_name
+from comprehend_al.lifecycle.deps import Deps, count
 from comprehend_al.models import ModelKind, ModelStatus
 from comprehend_al.observability import logger
 from comprehend_al.state import (
@@ -66,27 +64,16 @@ def finish_run(state: RunState, deps: Deps) -> RunOutcome:
 
 
 def handle_failure(state: RunState, deps: Deps) -> RunOutcome:
-    """Clean up after a failed run: nothing it created is left running, SSM untouched, registry says why."""
+    """Clean up after a failed run: nothing it created is left running, the pointer untouched, the
+    registry says why. A failure *after* promotion (FinishRun, a notification) changes none of that: the
+    promoted model serves, so it is neither marked failed nor cleaned up, and the outcome says so."""
     run = state.run
     reason = state.error.reason() if state.error else "unknown error"
-    cleanup: list[str] = []
-
-    def attempt(what: str, action: Callable[[], object]) -> None:
-        try:
-            action()
-            cleanup.append(what)
-        except (WorkflowError, ValueError) as error:
-            cleanup.append(f"{what} failed: {error}")
-            logger.warning("cleanup step failed", extra={"step": what, "error": str(error)})
-
     try:
-        active_endpoint = deps.pointers.endpoint_arn(run.kind)
-        if state.endpoint and state.endpoint.created and state.endpoint.endpoint_arn != active_endpoint:
-            arn = state.endpoint.endpoint_arn
-            attempt(f"deleted endpoint {arn}", lambda: deps.comprehend.delete_endpoint(arn))
-        if state.model and not state.model.done:
-            model_arn = state.model.model_arn
-            attempt(f"stopped training {model_arn}", lambda: _stop_training(run.kind, model_arn, deps))
+        active = deps.pointers.read(run.kind, fresh=True)
+        if state.model is not None and active.model_arn == state.model.model_arn:
+            return _failed_after_promotion(state, reason, deps)
+        cleanup = _clean_up(state, active.endpoint_arn, deps)
         if deps.registry.model(run.kind, run.version) is None:
             deps.registry.put_model(
                 run.kind,
@@ -100,7 +87,8 @@ def handle_failure(state: RunState, deps: Deps) -> RunOutcome:
             deps.registry.update_model(
                 run.kind, run.version, status=ModelStatus.FAILED.value, reason=reason, cleanup=cleanup
             )
-        deps.notifier.publish(
+        _notify(
+            deps,
             f"{run.kind.value} {run.version}: failed",
             {**_summary(state), "outcome": "failed", "reason": reason, "cleanup": cleanup},
         )
@@ -109,6 +97,68 @@ def handle_failure(state: RunState, deps: Deps) -> RunOutcome:
     logger.error("run failed", extra={"kind": run.kind.value, "model_version": run.version, "reason": reason})
     count("RunsFailed", run.kind)
     return RunOutcome(kind=run.kind, version=run.version, outcome="failed", reason=reason)
+
+
+def _failed_after_promotion(state: RunState, reason: str, deps: Deps) -> RunOutcome:
+    run = state.run
+    note = f"promoted; a step after promotion failed: {reason}"
+    deps.registry.update_model(run.kind, run.version, status=ModelStatus.ACTIVE.value, reason=note)
+    _notify(
+        deps,
+        f"{run.kind.value} {run.version}: promoted",
+        {**_summary(state), "outcome": "promoted", "reason": note},
+    )
+    logger.warning("failure after promotion", extra={"kind": run.kind.value, "model_version": run.version})
+    return RunOutcome(kind=run.kind, version=run.version, outcome="promoted", reason=note)
+
+
+def _clean_up(state: RunState, active_endpoint: str | None, deps: Deps) -> list[str]:
+    """Delete the endpoint and stop the training this run made, including ones a crash hid from its state."""
+    run, done = state.run, []
+
+    def attempt(what: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+            done.append(what)
+        except (WorkflowError, ValueError) as error:
+            done.append(f"{what} failed: {error}")
+            logger.warning("cleanup step failed", extra={"step": what, "error": str(error)})
+
+    endpoint = state.endpoint.endpoint_arn if state.endpoint and state.endpoint.created else None
+    if state.endpoint is None:  # StartEndpoint may have created one and died before it said so
+        found = deps.comprehend.find_endpoint(endpoint_name(deps.settings, run.kind, run.version))
+        endpoint = found.arn if found else None
+    if endpoint and endpoint != active_endpoint:
+        attempt(f"deleted endpoint {endpoint}", lambda: deps.comprehend.delete_endpoint(endpoint))
+    model_arn = state.model.model_arn if state.model else None
+    if model_arn is None:  # StartModelBuilding may have created the training and died
+        model_arn = deps.ops(run.kind).find_version(run.model_name, run.version)
+    if model_arn and not (state.model and state.model.done):
+        arn = model_arn
+        attempt(f"stopped training {arn}", lambda: _stop_training(run.kind, arn, deps))
+    return done
+
+
+def _notify(deps: Deps, subject: str, message: dict[str, Any]) -> None:
+    """Publish, and never fail the cleanup for it (the reconciler reports what a lost message hid)."""
+    try:
+        deps.notifier.publish(subject, message)
+    except WorkflowError as error:
+        logger.error("notification not sent", extra={"subject": subject, "error": str(error)})
+
+
+def preparation_failed(execution_id: str, error: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """PrepareTrainingData failed for good: release whatever this execution holds, and say why."""
+    for kind in deps.kinds:
+        deps.registry.release_lock(kind, execution_id)
+    reason = f"{error.get('Error', 'Error')}: {str(error.get('Cause', ''))[:1000]}"
+    _notify(
+        deps,
+        "uploads not prepared: failed",
+        {"outcome": "preparation_failed", "execution_id": execution_id, "reason": reason},
+    )
+    logger.error("preparation failed", extra={"execution_id": execution_id, "reason": reason})
+    return {"outcome": "preparation_failed", "reason": reason}
 
 
 def _stop_training(kind: ModelKind, model_arn: str, deps: Deps) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from dataclasses import replace
 from typing import Any
 
 from comprehend_al.aws.s3 import ObjectInfo
@@ -89,14 +90,24 @@ def _prepare_kind(
 ) -> tuple[Run | None, dict[str, Any]]:
     data, settings = deps.data(kind), deps.settings
     current = deps.registry.current_dataset(kind)
+    record = deps.registry.dataset(kind, current.version) if current else None
+    already_merged = set(record.sources) if record else set()
     rows = data.load(current)
     merged: Merged | None = None
     accepted: list[Upload] = []
     quarantined: list[str] = []
     conflicts: list[dict[str, Any]] = []
     added = dropped = 0
-    for upload in sorted(uploads, key=lambda u: u.name):
+    for listed in sorted(uploads, key=lambda u: u.name):
+        upload = _pin_versions(listed, deps)
+        if upload is None:
+            continue  # gone meanwhile (another execution took it)
+        if already_merged.issuperset(upload.sources):
+            # merged by an attempt that died before moving it: finish the move, merge nothing twice
+            _move_processed(upload, current.version if current else "unknown", deps)
+            continue
         try:
+            _check_sizes(upload, data, deps)
             new_rows = data.validate(upload)
         except InvalidTrainingData as error:
             _quarantine(upload, error, execution_id, deps)
@@ -127,12 +138,10 @@ def _prepare_kind(
         uploads=[u.name for u in accepted],
         parent=current.version if current else None,
         execution_id=execution_id,
+        sources=sorted(already_merged.union(*(u.sources for u in accepted))),
     )
     for upload in accepted:  # only now: the data is safely in a dataset version
-        for key in upload.keys:
-            deps.bucket.move(
-                key, f"{settings.processed_prefix}{version}/{key[len(settings.upload_prefix) :]}"
-            )
+        _move_processed(upload, version, deps)
     status.update(
         dataset=dataset.version,
         documents=dataset.documents,
@@ -184,7 +193,7 @@ def _quarantine(upload: Upload, error: InvalidTrainingData, execution_id: str, d
         ],
     }
     for key in upload.keys:
-        deps.bucket.move(key, folder + key[len(settings.upload_prefix) :])
+        deps.bucket.move(key, folder + key[len(settings.upload_prefix) :], version_id=upload.version_of(key))
     deps.bucket.put(
         folder + "report.json", json.dumps(report, indent=2).encode(), content_type="application/json"
     )
@@ -209,3 +218,34 @@ def _quarantine_unknown(info: ObjectInfo, execution_id: str, deps: Deps) -> None
         "not a training file: expected LABEL,text .csv or documents.txt + annotations.csv",
     )
     _quarantine(upload, InvalidTrainingData([problem]), execution_id, deps)
+
+
+def _pin_versions(upload: Upload, deps: Deps) -> Upload | None:
+    """The upload with the version of each object it reads: exactly these versions are merged and moved,
+    so an object overwritten meanwhile keeps its newer version under ``train/new/`` for the next round."""
+    infos = [deps.bucket.head(key) for key in upload.keys]
+    if any(info is None for info in infos):
+        return None
+    versions = tuple(
+        info.version_id if info and info.version_id not in (None, "null") else None for info in infos
+    )
+    sizes = {info.key: info.size for info in infos if info}
+    return replace(upload, versions=versions, etags=tuple(info.etag for info in infos if info), sizes=sizes)
+
+
+def _check_sizes(upload: Upload, data: DataKind, deps: Deps) -> None:
+    """Refuse an oversized object from its size alone: nothing over the limit is read into memory."""
+    problems = [
+        Problem(key, 0, "file", f"the file is {size} bytes; the limit is {data.max_upload_bytes}")
+        for key, size in upload.sizes.items()
+        if size > data.max_upload_bytes
+    ]
+    if problems:
+        raise InvalidTrainingData(problems)
+
+
+def _move_processed(upload: Upload, version: str, deps: Deps) -> None:
+    prefix = deps.settings.upload_prefix
+    for key in upload.keys:
+        target = f"{deps.settings.processed_prefix}{version}/{key[len(prefix) :]}"
+        deps.bucket.move(key, target, version_id=upload.version_of(key))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from comprehend_al.errors import (
+    ResourceInUse,
     TrainingFailed,
 )
 from comprehend_al.lifecycle.deps import (
@@ -30,15 +31,24 @@ def start_model_building(run: Run, deps: Deps) -> ModelState:
         execution_id=run.execution_id,
         model_arn=None,
     )
-    model_arn = deps.ops(run.kind).start_training(
-        name=run.model_name,
-        version=run.version,
-        dataset=run.dataset,
-        role_arn=settings.comprehend_role_arn,
-        output_uri=output_uri,
-        language=settings.language_code,
-        tags={"dataset-version": run.dataset.version, "managed-by": settings.resource_prefix},
-    )
+    ops = deps.ops(run.kind)
+    try:
+        model_arn = ops.start_training(
+            name=run.model_name,
+            version=run.version,
+            dataset=run.dataset,
+            role_arn=settings.comprehend_role_arn,
+            output_uri=output_uri,
+            language=settings.language_code,
+            tags={"dataset-version": run.dataset.version, "managed-by": settings.resource_prefix},
+        )
+    except ResourceInUse:
+        # a retry after the create succeeded (the Lambda died before it could answer): adopt that training
+        adopted = ops.find_version(run.model_name, run.version)
+        if adopted is None:
+            raise
+        logger.info("training created by an earlier attempt: adopted", extra={"model_arn": adopted})
+        model_arn = adopted
     deps.registry.update_model(run.kind, run.version, model_arn=model_arn)
     logger.info(
         "training started",

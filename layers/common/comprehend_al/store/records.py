@@ -68,6 +68,7 @@ class DatasetRecord(_Record):
     version: str
     dataset: DatasetRef
     uploads: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)  # ``key@version`` of every object merged into it
     parent: str | None = None
     execution_id: str | None = None
     created_at: str = ""

@@ -70,13 +70,20 @@ class RegistryBase:
         return DatasetRecord.from_item(item) if item else None
 
     def put_dataset(
-        self, dataset: DatasetRef, *, uploads: list[str], parent: str | None, execution_id: str
+        self,
+        dataset: DatasetRef,
+        *,
+        uploads: list[str],
+        parent: str | None,
+        execution_id: str,
+        sources: list[str] | None = None,
     ) -> None:
         """Record a new dataset version and make it current (all accepted data, whatever the model does)."""
         kind = dataset.kind.value
         values = {
             "dataset": dataset.model_dump(mode="json"),
             "uploads": uploads,
+            "sources": sources or [],
             "parent": parent,
             "execution_id": execution_id,
             "created_at": now_iso(),
