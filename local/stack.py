@@ -298,6 +298,8 @@ class OfflineStack:
         install_router(self.router)
         for logical_id, resource in state_machines.items():
             self.state_machine_arn = self._create_state_machine(logical_id, resource["Properties"])
+        # the executing backend only knows the re-created state machine: point the functions at it
+        self.router.base_env["STATE_MACHINE_ARN"] = self.state_machine_arn
         return self
 
     def _create_stack(self, cfn: Any, template: dict[str, Any]) -> None:

@@ -12,6 +12,11 @@ from tests.contract.conftest import ROOT, STATE_MACHINE, TEMPLATE, function_dirs
 
 RUNTIME = "python3.13"
 # Actions without resource-level permissions: the only statements that may use Resource "*".
+LIST_ACTIONS = {
+    "comprehend:ListEndpoints",
+    "comprehend:ListDocumentClassifiers",
+    "comprehend:ListEntityRecognizers",
+}
 LOG_DELIVERY_ACTIONS = {
     "logs:CreateLogDelivery",
     "logs:GetLogDelivery",
@@ -148,16 +153,21 @@ def test_no_full_access_managed_policy(translated: dict[str, Any]) -> None:
     assert managed == []
 
 
-def test_resource_star_only_on_the_log_delivery_statement(template: dict[str, Any]) -> None:
+def test_resource_star_only_on_actions_without_resource_arns(template: dict[str, Any]) -> None:
     """Given every Allow statement written in the template
     When its Resource is "*"
-    Then it is the state machine's CloudWatch Logs delivery statement (no resource ARNs for those)."""
+    Then it is the state machine's CloudWatch Logs delivery statement, or a function's Comprehend List
+    statement (neither has resource-level permissions)."""
     star = [
         (owner, set(_listed(statement["Action"])))
         for owner, statement in allow_statements(template)
         if "*" in _listed(statement.get("Resource", []))
     ]
-    assert all(owner == STATE_MACHINE and actions <= LOG_DELIVERY_ACTIONS for owner, actions in star), star
+    assert star
+    assert all(
+        (owner == STATE_MACHINE and actions <= LOG_DELIVERY_ACTIONS) or actions <= LIST_ACTIONS
+        for owner, actions in star
+    ), star
 
 
 def test_resource_star_after_expansion_only_for_actions_without_resource_arns(
@@ -166,7 +176,7 @@ def test_resource_star_after_expansion_only_for_actions_without_resource_arns(
     """Given the translated template
     When an Allow statement's Resource is "*"
     Then its actions are CloudWatch Logs delivery ones (which have no resource-level permissions)."""
-    allowed = LOG_DELIVERY_ACTIONS
+    allowed = LOG_DELIVERY_ACTIONS | LIST_ACTIONS
     star = [
         f"{owner}: {sorted(set(_listed(statement['Action'])) - allowed)}"
         for owner, statement in allow_statements(translated)

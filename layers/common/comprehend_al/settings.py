@@ -71,6 +71,7 @@ class Settings(BaseModel):
     min_docs_total: int = Field(50, ge=1, alias="MIN_DOCS_TOTAL")
     # longer than the state machine's TimeoutSeconds (24 h): a live run never loses its lock to expiry
     lock_seconds: int = Field(25 * 3600, ge=60, alias="LOCK_SECONDS")
+    state_machine_arn: str = Field("", alias="STATE_MACHINE_ARN")  # the reconciler's only
 
     # the parts of the functions that need more (read from the same environment by ``from_env``)
     loop: LoopSettings = Field(default_factory=LoopSettings)

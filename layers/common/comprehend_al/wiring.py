@@ -19,6 +19,7 @@ from comprehend_al.aws.comprehend import CLIENT_CONFIG, ComprehendClient
 from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.sns import Notifier
 from comprehend_al.aws.ssm import CachedParameters, ParameterStore
+from comprehend_al.aws.stepfunctions import Executions
 from comprehend_al.inference import Analyzer, ResultRecorder
 from comprehend_al.labels import LabelDeps
 from comprehend_al.lifecycle.deps import Deps
@@ -72,6 +73,7 @@ def lifecycle_deps() -> Deps:
         params=ParameterStore(),
         comprehend=ComprehendClient(),
         notifier=Notifier(current.topic_arn),
+        executions=Executions(current.state_machine_arn) if current.state_machine_arn else None,
     )
 
 

@@ -31,6 +31,7 @@ _BY_CODE: dict[str, type[WorkflowError]] = {
     "ResourceNotFoundException": ResourceNotFound,
     "ParameterNotFound": ResourceNotFound,
     "NoSuchKey": ResourceNotFound,
+    "ExecutionDoesNotExist": ResourceNotFound,
     "404": ResourceNotFound,
     "ResourceInUseException": ResourceInUse,
     "ResourceUnavailableException": ResourceInUse,

@@ -17,11 +17,13 @@ from comprehend_al.lifecycle.deps import Deps
 from comprehend_al.lifecycle.evaluate import evaluate_model, get_job_status, start_test_job
 from comprehend_al.lifecycle.finish import finish_run, handle_failure, preparation_failed
 from comprehend_al.lifecycle.prepare import prepare_training_data
+from comprehend_al.lifecycle.reconcile import ReconcileReport, reconcile
 from comprehend_al.lifecycle.select import model_selection
 from comprehend_al.lifecycle.train import get_model_status, start_model_building
 
 __all__ = [
     "Deps",
+    "ReconcileReport",
     "delete_old_endpoint",
     "endpoint_name",
     "evaluate_model",
@@ -34,6 +36,7 @@ __all__ = [
     "preparation_failed",
     "prepare_training_data",
     "promote_model",
+    "reconcile",
     "start_endpoint",
     "start_model_building",
     "start_test_job",

@@ -13,6 +13,7 @@ from comprehend_al.aws.comprehend import ComprehendClient, ModelOps
 from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.sns import Notifier
 from comprehend_al.aws.ssm import ParameterStore
+from comprehend_al.aws.stepfunctions import Executions
 from comprehend_al.errors import (
     PollTimedOut,
 )
@@ -37,6 +38,7 @@ class Deps:
     notifier: Notifier
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _kinds: dict[ModelKind, DataKind] | None = None
+    executions: Executions | None = None  # the reconciler's view of the state machine
 
     @property
     def kinds(self) -> dict[ModelKind, DataKind]:

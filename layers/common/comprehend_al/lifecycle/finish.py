@@ -87,7 +87,7 @@ def handle_failure(state: RunState, deps: Deps) -> RunOutcome:
             deps.registry.update_model(
                 run.kind, run.version, status=ModelStatus.FAILED.value, reason=reason, cleanup=cleanup
             )
-        _notify(
+        notify(
             deps,
             f"{run.kind.value} {run.version}: failed",
             {**_summary(state), "outcome": "failed", "reason": reason, "cleanup": cleanup},
@@ -103,7 +103,7 @@ def _failed_after_promotion(state: RunState, reason: str, deps: Deps) -> RunOutc
     run = state.run
     note = f"promoted; a step after promotion failed: {reason}"
     deps.registry.update_model(run.kind, run.version, status=ModelStatus.ACTIVE.value, reason=note)
-    _notify(
+    notify(
         deps,
         f"{run.kind.value} {run.version}: promoted",
         {**_summary(state), "outcome": "promoted", "reason": note},
@@ -139,7 +139,7 @@ def _clean_up(state: RunState, active_endpoint: str | None, deps: Deps) -> list[
     return done
 
 
-def _notify(deps: Deps, subject: str, message: dict[str, Any]) -> None:
+def notify(deps: Deps, subject: str, message: dict[str, Any]) -> None:
     """Publish, and never fail the cleanup for it (the reconciler reports what a lost message hid)."""
     try:
         deps.notifier.publish(subject, message)
@@ -152,7 +152,7 @@ def preparation_failed(execution_id: str, error: dict[str, Any], deps: Deps) -> 
     for kind in deps.kinds:
         deps.registry.release_lock(kind, execution_id)
     reason = f"{error.get('Error', 'Error')}: {str(error.get('Cause', ''))[:1000]}"
-    _notify(
+    notify(
         deps,
         "uploads not prepared: failed",
         {"outcome": "preparation_failed", "execution_id": execution_id, "reason": reason},
