@@ -7,10 +7,11 @@ one in place, replaced, a failed training stopped, a failed endpoint cleaned up,
 results). Every boto3 call a handler makes is attributed to its function, the local Comprehend service's
 S3 calls to ``ComprehendDataAccessRole``, the local A2I runtime's to ``ReviewFlowRole``, and the state
 machine's Lambda invokes to its role (:mod:`tests.contract.aws_calls`). The policies checked are the ones
-moto's CloudFormation created from the translated template (intrinsics resolved, one statement each).
+moto's CloudFormation created from the translated template (intrinsics resolved), checked against it.
 
-Two failures: a call the policy does not allow, and an allowed action no recorded call used (unless
-:data:`EXEMPT` gives the reason the flows cannot reach it).
+It fails on a call the policy does not allow; on an allowed action no recorded call used (unless
+:data:`EXEMPT` gives the reason the flows cannot reach it); on a granted resource no call touched; and on
+an exemption that is no longer needed.
 """
 
 from __future__ import annotations
