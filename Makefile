@@ -22,7 +22,7 @@ help:
 	@echo "make test-slow   longer offline end-to-end suites"
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
 	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"]: uncertainty vs random sampling"
-	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint"
+	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint, checkov"
 	@echo "make build       sam build (needs python3.13 on PATH)"
 	@echo "make deploy      sam deploy --guided (real AWS account)"
 
@@ -88,8 +88,19 @@ $(SAM_STAMP):
 	$(SAM_VENV)/bin/python -m pip install --quiet '$(SAM_REQUIREMENT)'
 	touch $(SAM_STAMP)
 
+# checkov (IaC security scanner) pins many packages: a virtualenv of its own too. Findings are fixed in
+# template.yaml or suppressed there, each with a one-line reason ("# checkov:skip=<id>:<reason>").
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+CHECKOV_REQUIREMENT := checkov>=3.2,<4
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet '$(CHECKOV_REQUIREMENT)'
+	touch $(CHECKOV_STAMP)
+
 # Runs every check, then fails if any failed (so one run lists all findings).
-lint: $(STAMP) $(SAM_STAMP)
+lint: $(STAMP) $(SAM_STAMP) $(CHECKOV_STAMP)
 	@failed=""; \
 	check() { echo "+ $$*"; "$$@" || failed="$$failed"$$'\n'"  $$*"; }; \
 	check $(VENV)/bin/ruff check . ; \
@@ -98,6 +109,8 @@ lint: $(STAMP) $(SAM_STAMP)
 	check $(VENV)/bin/cfn-lint template.yaml ; \
 	check $(PY) -m tests.contract.asl_lint ; \
 	check $(SAM) validate --lint --region us-east-1 --template template.yaml ; \
+	check $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+	    --file template.yaml ; \
 	if [ -n "$$failed" ]; then echo "lint failed:$$failed"; exit 1; fi; \
 	echo "lint: all checks passed"
 
@@ -135,4 +148,4 @@ bench-al: $(STAMP)
 	$(PY) -m local.bench_al --train $(TRAIN) --test $(TEST) $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(VENV)-sam .venv-awscli .aws-sam .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) $(VENV)-sam $(CHECKOV_VENV) .venv-awscli .aws-sam .pytest_cache .mypy_cache .ruff_cache build

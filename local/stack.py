@@ -290,6 +290,12 @@ class OfflineStack:
         if stack["StackStatus"] != "CREATE_COMPLETE":
             raise RuntimeError(f"offline stack: {stack['StackStatus']}: {stack.get('StackStatusReason')}")
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        # moto's CloudFormation ignores VersioningConfiguration: version the data bucket as AWS would
+        versioned = self.template["Resources"].get("DataBucket", {}).get("Properties", {})
+        if versioned.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(
+                Bucket=self.outputs["DataBucketName"], VersioningConfiguration={"Status": "Enabled"}
+            )
         paginator = cfn.get_paginator("list_stack_resources")
         for page in paginator.paginate(StackName=self.stack_name):
             for item in page["StackResourceSummaries"]:
