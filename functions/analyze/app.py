@@ -16,7 +16,6 @@ app = resolver("analyze")  # errors: {"error": {"code", "message", "field"}} (co
 
 
 @app.post("/analyze")
-@tracer.capture_method
 def analyze() -> Response[str]:
     request = parse_event(app.current_event, AnalyzeRequest)
     return json_response(200, analyze_and_record(request, analyzer(), recorder()).model_dump(mode="json"))

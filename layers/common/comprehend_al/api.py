@@ -5,13 +5,9 @@ Every route (``/classify``, ``/feedback``, ``/analyze``) answers errors as
 into a response, and server-side errors are logged. :func:`resolver` builds a route's Powertools resolver
 with that error handling installed, so no exception leaves a handler.
 
-A request body is checked before it is trusted, in this order (each failure a 4xx naming what is wrong):
-size (at most ``MAX_BODY_BYTES``, before anything is decoded: 413 ``body_too_large``), base64 when API
-Gateway encoded it, UTF-8, nesting at most ``MAX_DEPTH`` deep (checked before ``json`` recurses), JSON
-syntax, no duplicate key, an object at the top, no ``NaN``/``Infinity``, no number beyond
-``MAX_NUMBER_DIGITS`` digits or a float's range, no unpaired surrogate in a key or string (400
-``invalid_json``, with the top-level ``field`` where there is one); then the route's pydantic model:
-strict types, no missing or extra field (400 ``invalid_request`` with ``field``).
+A request body is checked before it is trusted (:mod:`comprehend_al.json_body`: size, base64, UTF-8,
+nesting, JSON, numbers, surrogates), then validated by the route's pydantic model: strict types, no missing
+or extra field (400 ``invalid_request`` with ``field``).
 
 Casing of the responses: what the API defines is snake_case (``prediction_id``, ``model_version``,
 ``text_bytes``, ``error.code``); an item relayed from Comprehend keeps Comprehend's casing, as
@@ -21,11 +17,7 @@ Casing of the responses: what the API defines is snake_case (``prediction_id``, 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-import math
-import re
 from typing import Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -42,13 +34,8 @@ from comprehend_al.errors import (
     ServiceUnavailable,
     TextTooLarge,
 )
+from comprehend_al.json_body import event_body, load_json, shown_name
 from comprehend_al.observability import logger
-
-MAX_BODY_BYTES = 64 * 1024  # a 10,000-byte text even fully \u-escaped, with room for the other fields
-MAX_DEPTH = 16  # every request is an object holding strings or a list of strings: depth 2
-MAX_NUMBER_DIGITS = 100  # no field takes a number; a bound keeps int() of a huge literal cheap
-MAX_FIELD_CHARS = 80  # a field name echoed in an error is cut to this length
-_TOKENS = re.compile(r'\\.|["\[\]{}]', re.DOTALL)
 
 
 class Request(BaseModel):
@@ -60,57 +47,13 @@ M = TypeVar("M", bound=Request)
 
 # --- requests -------------------------------------------------------------------------------------------
 def parse_event(event: BaseProxyEvent, model: type[M]) -> M:
-    """The request of an API Gateway event: its raw body (base64-decoded when flagged), then ``parse_request``.
-
-    Reads ``event.body``, not Powertools' ``decoded_body``, which raises on invalid base64 or UTF-8."""
-    body: str | bytes | None = event.body
-    if isinstance(body, str) and body and event.is_base64_encoded:
-        if len(body) > (MAX_BODY_BYTES + 2) // 3 * 4:
-            raise _too_large()
-        try:
-            body = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise _invalid("the request body is flagged base64-encoded but is not base64") from error
-    return parse_request(body, model)
+    """The request of an API Gateway event (its body base64-decoded when flagged), validated by ``model``."""
+    return parse_request(event_body(event), model)
 
 
 def parse_request(body: str | bytes | None, model: type[M]) -> M:
     """A JSON request body validated by ``model``; ``InvalidField`` naming the field otherwise."""
     return validate(load_json(body), model)
-
-
-def load_json(body: str | bytes | None) -> dict[str, Any]:
-    """The body as a JSON object, after the checks of the module docstring (``InvalidField`` otherwise)."""
-    if body is None:
-        raise _invalid("the request body is empty: send a JSON object")
-    if len(body) > MAX_BODY_BYTES:  # characters ≤ UTF-8 bytes: a cheap first bound
-        raise _too_large()
-    try:
-        text = body.decode("utf-8") if isinstance(body, bytes) else body
-        if isinstance(body, str) and len(body.encode("utf-8")) > MAX_BODY_BYTES:
-            raise _too_large()
-    except UnicodeError as error:
-        position = getattr(error, "start", 0)
-        raise _invalid(f"the request body is not valid UTF-8 (at position {position})") from error
-    if not text.strip():
-        raise _invalid("the request body is empty: send a JSON object")
-    _check_depth(text)
-    try:
-        data = json.loads(
-            text,
-            object_pairs_hook=_object,
-            parse_constant=_constant,
-            parse_int=_int,
-            parse_float=_float,
-        )
-    except RecursionError as error:  # _check_depth should have stopped it: a second guard
-        raise _invalid(f"the request body is nested deeper than {MAX_DEPTH} levels") from error
-    except ValueError as error:
-        raise _invalid(f"the request body is not valid JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise _invalid(f"the request body must be a JSON object, not {_json_type(data)}")
-    _check_values(data)
-    return data
 
 
 def validate(data: dict[str, Any], model: type[M]) -> M:
@@ -120,7 +63,7 @@ def validate(data: dict[str, Any], model: type[M]) -> M:
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
         loc = first.get("loc", ())
-        where = _field_name(str(loc[0])) if loc else None
+        where = shown_name(str(loc[0])) if loc else None
         message = str(first.get("msg", "invalid value"))
         if first.get("type") == "extra_forbidden":
             message = f"unknown field: expected {', '.join(sorted(model.model_fields))}"
@@ -128,112 +71,33 @@ def validate(data: dict[str, Any], model: type[M]) -> M:
 
 
 def check_text(text: str, max_bytes: int, field_name: str = "text") -> str:
-    """A document text: not blank (400 ``empty_text``), at most ``max_bytes`` of UTF-8 (413 ``text_too_large``)."""
+    """A document text: not blank (``empty_text``), at most ``max_bytes`` of UTF-8 (``text_too_large``)."""
     if not text.strip():
         raise InvalidField(f"{field_name} must not be empty", field=field_name, code="empty_text")
     size = len(text.encode("utf-8"))
     if size > max_bytes:
-        raise TextTooLarge(f"{field_name} is {size} bytes of UTF-8; the limit is {max_bytes}", field=field_name)
+        raise TextTooLarge(
+            f"{field_name} is {size} bytes of UTF-8; the limit is {max_bytes}", field=field_name
+        )
     return text
 
 
-def _check_depth(text: str) -> None:
-    """Brackets outside strings nested deeper than ``MAX_DEPTH`` (before ``json`` recurses into them).
-
-    One linear pass over the characters that matter (an escape pair, a quote, a bracket)."""
-    if text.count("[") + text.count("{") <= MAX_DEPTH:
-        return
-    depth, in_string = 0, False
-    for token in _TOKENS.findall(text):
-        if token == '"':
-            in_string = not in_string
-        elif in_string or len(token) == 2:
-            continue
-        elif token in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise _invalid(f"the request body is nested deeper than {MAX_DEPTH} levels")
-        else:
-            depth = max(depth - 1, 0)
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in data:
-            raise _invalid(f"duplicate key {_field_name(key)!r} in the request body", field=_field_name(key))
-        data[key] = value
-    return data
-
-
-class _BadNumber(str):
-    """A number no field could take (``NaN``, ``Infinity``, too many digits, beyond a float): reported with
-    its field by :func:`_check_values` rather than by ``json``, which does not know where it is."""
-
-
-def _constant(name: str) -> _BadNumber:
-    return _BadNumber(f"{name} is not a JSON number")
-
-
-def _int(literal: str) -> int | _BadNumber:
-    if len(literal.lstrip("-")) > MAX_NUMBER_DIGITS:
-        return _BadNumber(f"a number of more than {MAX_NUMBER_DIGITS} digits")
-    return int(literal)
-
-
-def _float(literal: str) -> float | _BadNumber:
-    value = float(literal) if len(literal) <= 2 * MAX_NUMBER_DIGITS else math.inf
-    return value if math.isfinite(value) else _BadNumber("a number out of a float's range")
-
-
-def _check_values(data: Any) -> None:
-    """No bad number, and every key and string encodes as UTF-8 (``\\ud800`` escapes can make one that does not)."""
-    pending: list[tuple[str | None, Any]] = [(None, data)]
-    while pending:
-        where, value = pending.pop()
-        if isinstance(value, _BadNumber):
-            raise _invalid(f"{where or 'the request body'}: {value}", field=where)
-        if isinstance(value, dict):
-            for key, item in value.items():
-                field_name = where or _field_name(key)
-                _check_string(key, field_name)
-                pending.append((field_name, item))
-        elif isinstance(value, list):
-            pending.extend((where, item) for item in value)
-        elif isinstance(value, str):
-            _check_string(value, where)
-
-
-def _check_string(value: str, where: str | None) -> None:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as error:
-        message = f"{where or 'the request body'}: not valid Unicode (unpaired surrogate at {error.start})"
-        raise _invalid(message, field=where) from error
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, _BadNumber):
-        return "a number"
-    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}
-    return "null" if value is None else names.get(type(value), type(value).__name__)
-
-
-def _field_name(name: str) -> str:
-    name = name.encode("utf-8", "backslashreplace").decode("utf-8")
-    return name if len(name) <= MAX_FIELD_CHARS else name[: MAX_FIELD_CHARS - 1] + "…"
-
-
-def _invalid(message: str, *, field: str | None = None) -> InvalidField:
-    return InvalidField(message, field=field, code="invalid_json")
-
-
-def _too_large() -> InvalidField:
-    return InvalidField(f"the request body exceeds {MAX_BODY_BYTES} bytes", code="body_too_large")
-
-
 # --- responses ------------------------------------------------------------------------------------------
-STATUS_BY_CODE = {"text_too_large": 413, "body_too_large": 413}  # other InvalidField codes: 400
+STATUS: dict[str, int] = {  # every error code of the API and its HTTP status (the README's table)
+    "invalid_json": 400,
+    "invalid_request": 400,
+    "empty_text": 400,
+    "unknown_label": 400,
+    "text_not_retained": 400,
+    "not_found": 404,
+    "prediction_not_found": 404,
+    "body_too_large": 413,
+    "text_too_large": 413,
+    "throttled": 429,
+    "internal_error": 500,
+    "model_not_ready": 503,
+    "service_unavailable": 503,
+}
 
 
 def json_response(status: int, body: Any) -> Response[str]:
@@ -254,22 +118,22 @@ def error_response(error: Exception, operation: str) -> Response[str]:
 def error_body(error: Exception) -> tuple[int, dict[str, Any]]:
     """HTTP status and ``{"error": {"code", "message", "field"}}`` for an error (no internals leaked)."""
     if isinstance(error, InvalidField):
-        return STATUS_BY_CODE.get(error.code, 400), _error(error.code, str(error), error.field)
+        return _error(error.code if error.code in STATUS else "invalid_request", str(error), error.field)
     if isinstance(error, PredictionNotFound):
-        return 404, _error("prediction_not_found", str(error), "prediction_id")
+        return _error("prediction_not_found", str(error), "prediction_id")
     if isinstance(error, ModelNotReady):
-        return 503, _error("model_not_ready", str(error), None)
+        return _error("model_not_ready", str(error), None)
     if isinstance(error, InvalidRequest):
-        return 400, _error("invalid_request", str(error), None)
+        return _error("invalid_request", str(error), None)
     if isinstance(error, ComprehendThrottled):
-        return 429, _error("throttled", "too many requests: retry with backoff", None)
+        return _error("throttled", "too many requests: retry with backoff", None)
     if isinstance(error, ServiceUnavailable | ResourceInUse):
-        return 503, _error("service_unavailable", "a service is temporarily unavailable: retry", None)
-    return 500, _error("internal_error", "internal error", None)
+        return _error("service_unavailable", "a service is temporarily unavailable: retry", None)
+    return _error("internal_error", "internal error", None)
 
 
-def _error(code: str, message: str, field_name: str | None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "field": field_name}}
+def _error(code: str, message: str, field_name: str | None) -> tuple[int, dict[str, Any]]:
+    return STATUS[code], {"error": {"code": code, "message": message, "field": field_name}}
 
 
 def resolver(operation: str) -> APIGatewayHttpResolver:
@@ -282,6 +146,6 @@ def resolver(operation: str) -> APIGatewayHttpResolver:
 
     @app.not_found
     def not_found(error: Exception) -> Response[str]:
-        return json_response(404, _error("not_found", f"no route {app.current_event.path}", None))
+        return json_response(*_error("not_found", f"no route {app.current_event.path}", None))
 
     return app
