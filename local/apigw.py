@@ -7,6 +7,7 @@ authorization is not checked here: the template's authorizer is exercised on AWS
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -61,9 +62,16 @@ def http_event(method: str, path: str, query: str, headers: dict[str, str], body
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(time.time() * 1000),
         },
-        "body": body.decode("utf-8", errors="replace"),
-        "isBase64Encoded": False,
+        **_payload(body),
     }
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    """The body as text when it is UTF-8, else base64-encoded (flagged): the handler gets the exact bytes."""
+    try:
+        return {"body": body.decode("utf-8"), "isBase64Encoded": False}
+    except UnicodeDecodeError:
+        return {"body": base64.b64encode(body).decode("ascii"), "isBase64Encoded": True}
 
 
 class LocalHttpApi(LocalService):

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from comprehend_al.api import error_response, json_response, parse_request
+from comprehend_al.api import json_response, parse_event, resolver
 from comprehend_al.observability import logger, tracer
 from comprehend_al.predict import ClassifyRequest, classify
 from comprehend_al.wiring import predict_deps
 
-app = APIGatewayHttpResolver()
+app = resolver("classify")  # errors: {"error": {"code", "message", "field"}} (comprehend_al.api)
 
 
 @app.post("/classify")
 def post_classify() -> Response[str]:
-    request = parse_request(app.current_event.decoded_body, ClassifyRequest)
+    request = parse_event(app.current_event, ClassifyRequest)
     return json_response(200, classify(request, predict_deps()).model_dump(mode="json"))
-
-
-@app.exception_handler(Exception)
-def handle_error(error: Exception) -> Response[str]:
-    return error_response(error, "classify")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -6,6 +6,7 @@ one classifier endpoint, named the way the workflow names them; each test points
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import fnmatch
@@ -183,13 +184,13 @@ def test_sample_event_gets_entities_and_classes_from_both_active_endpoints(
         arns["ner_new"],
     )
     assert {("QXT", "TICKER"), ("Priya Tanaka", "PERSON")} <= {
-        (e["text"], e["type"]) for e in entities["entities"]
+        (e["Text"], e["Type"]) for e in entities["entities"]
     }
     for e in entities["entities"]:
-        assert text[e["begin_offset"] : e["end_offset"]] == e["text"]
+        assert text[e["BeginOffset"] : e["EndOffset"]] == e["Text"]
     classes = body["classes"]
     assert (classes["model_version"], classes["multi_label"]) == ("v20260101-000000-bbbbbb", False)
-    assert classes["classes"][0]["name"] in datagen.TOPICS and 0 < classes["classes"][0]["score"] <= 1
+    assert classes["classes"][0]["Name"] in datagen.TOPICS and 0 < classes["classes"][0]["Score"] <= 1
     assert body["skipped"] == {} and body["text_bytes"] == len(text.encode())
 
 
@@ -208,24 +209,54 @@ def test_nothing_active_answers_with_both_parts_absent(offline: Offline) -> None
     assert set(body["skipped"]) == {"entity_recognizer", "classifier"}
 
 
+def test_classes_and_entities_have_the_casing_of_classify(offline: Offline, arns: dict[str, str]) -> None:
+    """One casing across the routes: items relayed from Comprehend keep Comprehend's (PascalCase) keys,
+    exactly the class keys /classify returns; the API's own fields are snake_case."""
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    activate(offline, ModelKind.CLASSIFIER, arns["clf_model"], arns["clf_new"])
+    status, body = post(offline, {"text": SENTENCE})
+    assert status == 200
+    assert {tuple(sorted(c)) for c in body["classes"]["classes"]} == {("Name", "Score")}
+    assert {tuple(sorted(e)) for e in body["entities"]["entities"]} == {
+        ("BeginOffset", "EndOffset", "Score", "Text", "Type")
+    }
+    assert set(body) == {"analysis_id", "text_bytes", "entities", "classes", "skipped"}
+    assert set(body["classes"]) == {"model_version", "model_arn", "endpoint_arn", "multi_label", "classes"}
+
+
 @pytest.mark.parametrize(
-    ("raw", "message"),
+    ("raw", "code", "field", "message"),
     [
-        ('{"text": ""}', "must not be empty"),
-        ('{"text": "   "}', "must not be empty"),
-        ('{"txt": "hello"}', '"text" is required'),
-        ('{"text": 42}', "must be a string"),
-        ('{"text": "a", "lang": "en"}', "unknown field"),
-        ("not json", "not valid UTF-8 JSON"),
-        ("", "JSON object"),
-        ('["text"]', "JSON object"),
-        ('{"text": "\\ud800"}', "unpaired surrogate"),
+        ('{"text": ""}', "empty_text", "text", "must not be empty"),
+        ('{"text": "   "}', "empty_text", "text", "must not be empty"),
+        ('{"txt": "hello"}', "invalid_request", "text", "Field required"),
+        ('{"text": 42}', "invalid_request", "text", "valid string"),
+        ('{"text": "a", "lang": "en"}', "invalid_request", "lang", "unknown field"),
+        ("not json", "invalid_json", None, "not valid JSON"),
+        ("", "invalid_json", None, "empty"),
+        ('["text"]', "invalid_json", None, "JSON object"),
+        ('{"text": "\\ud800"}', "invalid_json", "text", "unpaired surrogate"),
+        ('{"text": "a", "text": "b"}', "invalid_json", "text", "duplicate key"),
+        ("[" * 1_000 + "]" * 1_000, "invalid_json", None, "nested deeper"),
     ],
 )
-def test_invalid_input_is_a_400_with_a_json_error(offline: Offline, raw: str, message: str) -> None:
+def test_invalid_input_is_a_400_in_the_shared_error_shape(
+    offline: Offline, raw: str, code: str, field: str | None, message: str
+) -> None:
     status, body = post(offline, None, raw=raw)
     assert status == 400
-    assert body["error"] == "InvalidRequest" and message in body["message"]
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+    assert (body["error"]["code"], body["error"]["field"]) == (code, field)
+    assert message in body["error"]["message"]
+
+
+def test_invalid_utf8_in_a_base64_body_is_a_400(offline: Offline) -> None:
+    """API Gateway base64-encodes a body it does not take for text: invalid UTF-8 inside is the client's."""
+    event = copy.deepcopy(EVENT)
+    event["body"], event["isBase64Encoded"] = base64.b64encode(b'{"text": "\xff\xfe"}').decode(), True
+    result, error = offline.router.invoke("AnalyzeFunction", event)
+    assert error is None and result["statusCode"] == 400
+    assert json.loads(result["body"])["error"]["code"] == "invalid_json"
 
 
 def test_text_over_the_entity_limit_is_still_classified(offline: Offline, arns: dict[str, str]) -> None:
@@ -241,9 +272,11 @@ def test_text_over_the_entity_limit_is_still_classified(offline: Offline, arns: 
 def test_text_over_every_limit_is_a_413(offline: Offline, arns: dict[str, str]) -> None:
     activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
     status, body = post(offline, {"text": "é" * 5_001})  # 10,002 bytes of UTF-8
-    assert status == 413 and body["error"] == "TextTooLarge" and "10002 bytes" in body["message"]
+    assert (status, body["error"]["code"], body["error"]["field"]) == (413, "text_too_large", "text")
+    assert "10002 bytes" in body["error"]["message"]
     status, body = post(offline, {"text": "é" * 3_000})  # 6,000 bytes: no classifier to take it
-    assert status == 413 and "no classifier is active" in body["message"]
+    assert (status, body["error"]["code"]) == (413, "text_too_large")
+    assert "no classifier is active" in body["error"]["message"]
 
 
 def test_a_promotion_is_followed_even_within_the_cache_age(offline: Offline, arns: dict[str, str]) -> None:
@@ -264,8 +297,8 @@ def test_a_promotion_is_followed_even_within_the_cache_age(offline: Offline, arn
 
 
 def test_unknown_routes_are_not_served(offline: Offline) -> None:
-    status, _ = post(offline, {"text": SENTENCE}, path="/classify-everything")
-    assert status == 404
+    status, body = post(offline, {"text": SENTENCE}, path="/classify-everything")
+    assert (status, body["error"]["code"]) == (404, "not_found")
 
 
 def test_the_function_may_call_exactly_the_endpoints_the_workflow_creates() -> None:
@@ -368,19 +401,19 @@ def test_results_are_stored_without_text_when_enabled(offline: Offline, arns: di
     assert item["entities"]["model_version"] == "v20260101-000000-aaaaaa"
     assert item["entities"]["endpoint_arn"] == arns["ner_new"]
     assert item["classes"]["model_version"] == "v20260101-000000-bbbbbb"
-    assert [(e["type"], e["begin_offset"], e["end_offset"]) for e in item["entities"]["entities"]] == [
-        (e["type"], e["begin_offset"], e["end_offset"]) for e in body["entities"]["entities"]
+    assert [(e["Type"], e["BeginOffset"], e["EndOffset"]) for e in item["entities"]["entities"]] == [
+        (e["Type"], e["BeginOffset"], e["EndOffset"]) for e in body["entities"]["entities"]
     ]
-    assert all(isinstance(e["score"], Decimal) for e in item["entities"]["entities"])
-    assert [c["name"] for c in item["classes"]["classes"]] == [c["name"] for c in body["classes"]["classes"]]
+    assert all(isinstance(e["Score"], Decimal) for e in item["entities"]["entities"])
+    assert [c["Name"] for c in item["classes"]["classes"]] == [c["Name"] for c in body["classes"]["classes"]]
     assert item["text_bytes"] == len(SENTENCE.encode()) and item["created_at"]
     # And no document text: neither the request's nor any entity's span
     assert "text" not in item
-    assert all("text" not in e for e in item["entities"]["entities"])
+    assert all("Text" not in e for e in item["entities"]["entities"])
     dumped = json.dumps(item, default=str)
-    assert not any(e["text"] in dumped for e in body["entities"]["entities"])
+    assert not any(e["Text"] in dumped for e in body["entities"]["entities"])
     # While the answer itself still carries the entity texts
-    assert {"QXT", "Priya Tanaka"} <= {e["text"] for e in body["entities"]["entities"]}
+    assert {"QXT", "Priya Tanaka"} <= {e["Text"] for e in body["entities"]["entities"]}
 
 
 def test_text_and_entity_spans_are_stored_only_when_text_storage_is_on(
@@ -392,8 +425,8 @@ def test_text_and_entity_spans_are_stored_only_when_text_storage_is_on(
     assert status == 200
     item = stored(offline, body["analysis_id"])
     assert item["text"] == SENTENCE
-    assert [e["text"] for e in item["entities"]["entities"]] == [
-        e["text"] for e in body["entities"]["entities"]
+    assert [e["Text"] for e in item["entities"]["entities"]] == [
+        e["Text"] for e in body["entities"]["entities"]
     ]
     assert "classes" not in item and item["skipped"] == {"classifier": "no active model"}
 

@@ -125,7 +125,7 @@ def test_classify_before_any_model_is_503_and_bad_requests_are_400(loop: Loop) -
     status, body = call(env, "ClassifyFunction", api_event("classify", "text.json", "not json"))
     assert (status, body["error"]["code"]) == (400, "invalid_json")
     status, body = classify(env, "x" * 10_001)
-    assert (status, body["error"]["code"], body["error"]["field"]) == (400, "text_too_large", "text")
+    assert (status, body["error"]["code"], body["error"]["field"]) == (413, "text_too_large", "text")
 
 
 def test_the_loop_from_classification_to_a_training_upload(loop: Loop) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import urllib.error
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from local import cli, datagen
-from local.apigw import LocalHttpApi, routes
+from local.apigw import LocalHttpApi, http_event, routes
 from local.stack import Offline, load_template, running
 
 
@@ -43,6 +44,22 @@ def post(url: str, body: Any) -> tuple[int, dict[str, Any]]:
 def test_routes_come_from_the_template() -> None:
     """Given the template, then every HttpApi event of a function is a route of the local gateway."""
     assert {"POST /classify", "POST /feedback", "POST /analyze"} <= set(routes(load_template()))
+
+
+def test_a_body_that_is_not_utf8_reaches_the_handler_unaltered() -> None:
+    """Given bytes that are not UTF-8, then the event carries them base64-encoded (flagged), not replaced."""
+    event = http_event("POST", "/classify", "", {}, b'{"text": "\xff"}')
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b'{"text": "\xff"}'
+    assert http_event("POST", "/classify", "", {}, b"{}")["body"] == "{}"
+
+
+def test_an_invalid_body_over_http_is_a_400_in_the_shared_error_shape(served: tuple[Offline, str]) -> None:
+    """Given the gateway, when a body is not UTF-8 or nested too deep, then the answer is 400 invalid_json."""
+    _, url = served
+    for body in (b'{"text": "\xff\xfe"}', b"[" * 10_000):
+        status, answer = post(f"{url}/classify", body)
+        assert (status, answer["error"]["code"]) == (400, "invalid_json")
 
 
 def test_classify_over_http_returns_a_prediction(served: tuple[Offline, str]) -> None:

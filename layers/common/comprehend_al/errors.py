@@ -107,6 +107,15 @@ class InvalidField(InvalidRequest):
             self.code = code
 
 
+class TextTooLarge(InvalidField):
+    """A text exceeds what Comprehend accepts (HTTP 413); ``field`` is the text's field."""
+
+    code = "text_too_large"
+
+    def __init__(self, message: str, *, field: str | None = "text", code: str | None = None) -> None:
+        super().__init__(message, field=field, code=code)
+
+
 class UnknownLabel(InvalidField):
     """A corrected label is not one of the model's labels (and new labels are not allowed)."""
 

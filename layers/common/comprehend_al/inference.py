@@ -11,6 +11,11 @@ Limits are Comprehend's: DetectEntities on a custom endpoint takes at most 5,000
 ClassifyDocument at most 10,000. A text over 5,000 bytes is still classified (entities are skipped with
 the reason); a text neither model can take is refused.
 
+Requests and errors are the HTTP API's (:mod:`comprehend_al.api`): a text over every limit is 413
+``text_too_large``, Comprehend throttling 429 ``throttled``, any other Comprehend failure 503
+``service_unavailable``. Classes and entities keep Comprehend's casing (``{Name, Score}``,
+``{Text, Type, BeginOffset, EndOffset, Score}``), as ``/classify`` does.
+
 Results can be kept (``STORE_ANALYSIS_RESULTS=true``) in the analysis results table, one item per request
 keyed by ``analysis_id``, with a DynamoDB TTL of ``ANALYSIS_RETENTION_DAYS``: model versions, entity types,
 offsets and scores, classes. Document text (the request's, and each entity's span) is kept only when
@@ -20,17 +25,17 @@ without an ``analysis_id``.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, Field, field_validator
 
-from comprehend_al.errors import InvalidRequest, WorkflowError
+from comprehend_al.api import Request, check_text
+from comprehend_al.errors import ComprehendThrottled, ServiceUnavailable, TextTooLarge, WorkflowError
 from comprehend_al.kinds import spec
 from comprehend_al.models import ModelKind
 from comprehend_al.observability import logger
@@ -42,35 +47,30 @@ MAX_ENTITY_BYTES = spec(ModelKind.ENTITY_RECOGNIZER).max_text_bytes
 MAX_CLASSIFY_BYTES = spec(ModelKind.CLASSIFIER).max_text_bytes
 
 
-class TextTooLarge(InvalidRequest):
-    """The text exceeds what every active model accepts (HTTP 413)."""
-
-
-class InferenceUnavailable(WorkflowError):
-    """Comprehend could not answer (throttled, endpoint not ready, service error): HTTP 503 / 429."""
-
-    def __init__(self, message: str, *, throttled: bool = False) -> None:
-        super().__init__(message)
-        self.throttled = throttled
-
-
-class AnalyzeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
-
+class AnalyzeRequest(Request):
     text: str
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return check_text(value, MAX_CLASSIFY_BYTES)
 
 
 class Entity(BaseModel):
-    text: str
-    type: str
-    begin_offset: int
-    end_offset: int
-    score: float
+    """One entity, in DetectEntities' casing (the API's rule: Comprehend's items keep Comprehend's casing)."""
+
+    Text: str
+    Type: str
+    BeginOffset: int
+    EndOffset: int
+    Score: float
 
 
 class ClassScore(BaseModel):
-    name: str
-    score: float
+    """One class, in ClassifyDocument's casing, as ``/classify`` returns it."""
+
+    Name: str
+    Score: float
 
 
 class ModelRef(BaseModel):
@@ -94,32 +94,6 @@ class AnalyzeResult(BaseModel):
     entities: EntitiesResult | None = None
     classes: ClassesResult | None = None
     skipped: dict[str, str] = Field(default_factory=dict)  # kind → why it is absent
-
-
-def parse_request(body: str | bytes | None) -> AnalyzeRequest:
-    """The request body → a validated request; InvalidRequest (400) naming the problem."""
-    if body is None or (isinstance(body, str | bytes) and not body.strip()):
-        raise InvalidRequest('the body must be a JSON object: {"text": "..."}')
-    try:
-        raw = body.decode("utf-8") if isinstance(body, bytes) else body
-        data = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as error:
-        raise InvalidRequest(f"the body is not valid UTF-8 JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise InvalidRequest('the body must be a JSON object: {"text": "..."}')
-    text = data.get("text")
-    if not isinstance(text, str):
-        raise InvalidRequest('"text" is required and must be a string')
-    unknown = sorted(set(data) - {"text"})
-    if unknown:
-        raise InvalidRequest(f"unknown field(s): {', '.join(unknown)}")
-    if not text.strip():
-        raise InvalidRequest('"text" must not be empty')
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        raise InvalidRequest(f'"text" is not valid Unicode (unpaired surrogate at {error.start})') from error
-    return AnalyzeRequest(text=text)
 
 
 @dataclass
@@ -167,6 +141,8 @@ class Analyzer:
             code = error.response.get("Error", {}).get("Code", "")
             if code not in {"ResourceNotFoundException", "ResourceUnavailableException"}:
                 raise _translate(error) from error
+        except BotoCoreError as error:  # connection, timeout: no answer from Comprehend
+            raise ServiceUnavailable(f"Comprehend unreachable: {type(error).__name__}") from error
         fresh = self._active(kind, fresh=True)  # a promotion replaced the endpoint under our cache
         if fresh is None:
             result.skipped[kind.value] = "no active model"
@@ -175,6 +151,8 @@ class Analyzer:
             return self._invoke(kind, text, fresh)
         except ClientError as error:
             raise _translate(error) from error
+        except BotoCoreError as error:
+            raise ServiceUnavailable(f"Comprehend unreachable: {type(error).__name__}") from error
 
     def _invoke(self, kind: ModelKind, text: str, active: Active) -> EntitiesResult | ClassesResult:
         endpoint = str(active.endpoint_arn)
@@ -183,11 +161,11 @@ class Analyzer:
             response = self.comprehend.detect_entities(Text=text, EndpointArn=endpoint)
             entities = [
                 Entity(
-                    text=e.get("Text", text[e["BeginOffset"] : e["EndOffset"]]),
-                    type=e["Type"],
-                    begin_offset=e["BeginOffset"],
-                    end_offset=e["EndOffset"],
-                    score=float(e.get("Score", 0.0)),
+                    Text=e.get("Text", text[e["BeginOffset"] : e["EndOffset"]]),
+                    Type=e["Type"],
+                    BeginOffset=e["BeginOffset"],
+                    EndOffset=e["EndOffset"],
+                    Score=float(e.get("Score", 0.0)),
                 )
                 for e in response.get("Entities", [])
             ]
@@ -195,7 +173,7 @@ class Analyzer:
         response = self.comprehend.classify_document(Text=text, EndpointArn=endpoint)
         multi_label = "Labels" in response and "Classes" not in response
         scores = response.get("Labels" if multi_label else "Classes", [])
-        classes = [ClassScore(name=c["Name"], score=float(c["Score"])) for c in scores]
+        classes = [ClassScore(Name=str(c["Name"]), Score=float(c["Score"])) for c in scores]
         return ClassesResult(**ref, multi_label=multi_label, classes=classes)
 
 
@@ -205,8 +183,8 @@ def _translate(error: ClientError) -> WorkflowError:
     if code == "TextSizeLimitExceededException":
         return TextTooLarge(message)
     if code in {"TooManyRequestsException", "ThrottlingException"}:
-        return InferenceUnavailable(f"Comprehend throttled the request: {message}", throttled=True)
-    return InferenceUnavailable(f"Comprehend {code or 'error'}: {message}")
+        return ComprehendThrottled(f"Comprehend throttled the request: {message}")
+    return ServiceUnavailable(f"Comprehend {code or 'error'}: {message}")  # 503: the caller may retry
 
 
 # --- the analysis results table -------------------------------------------------------------------------
@@ -231,8 +209,8 @@ class ResultRecorder:
             "skipped": result.skipped,
         }
         if result.entities is not None:
-            keep = {"type", "begin_offset", "end_offset", "score"} | (
-                {"text"} if self.settings.store_text else set()
+            keep = {"Type", "BeginOffset", "EndOffset", "Score"} | (
+                {"Text"} if self.settings.store_text else set()
             )
             item["entities"] = {
                 **result.entities.model_dump(mode="json", exclude={"entities"}),
@@ -263,4 +241,14 @@ def analyze_and_record(
     request: AnalyzeRequest, analyzer: Analyzer, recorder: ResultRecorder
 ) -> AnalyzeResult:
     """Analyze with the active endpoints, then store the result when configured (never failing for it)."""
-    return recorder.record(request, analyzer.analyze(request))
+    result = recorder.record(request, analyzer.analyze(request))
+    logger.info(
+        "analyzed",
+        extra={
+            "analysis_id": result.analysis_id,
+            "text_bytes": result.text_bytes,
+            "entities": len(result.entities.entities) if result.entities else None,
+            "classes": len(result.classes.classes) if result.classes else None,
+        },
+    )
+    return result

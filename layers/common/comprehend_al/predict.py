@@ -22,6 +22,7 @@ reviewed ones); otherwise it answers 400 ``text_not_retained`` and the client se
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from typing import Any
 from pydantic import BaseModel, field_validator
 
 from comprehend_al.a2i import HumanReview, ReviewItem, loop_name, review_input
-from comprehend_al.api import Request
+from comprehend_al.api import Request, check_text
 from comprehend_al.aws.errors import aws_call
 from comprehend_al.aws.ssm import CachedParameters
 from comprehend_al.datasets.classification import text_hash
@@ -56,6 +57,7 @@ from comprehend_al.store.review_gate import ReviewGate
 
 MAX_TEXT_BYTES = spec(ModelKind.CLASSIFIER).max_text_bytes  # ClassifyDocument's limit (UTF-8 bytes)
 CLASSIFIER = ModelKind.CLASSIFIER
+PREDICTION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # ours are UUIDs; a bound keeps the table key valid
 REVIEW_STRATEGY = "review-strategy"
 REVIEW_THRESHOLD = "review-threshold"
 REVIEW_BUDGET = "review-daily-budget"
@@ -63,26 +65,13 @@ REVIEW_FLOW = "review-flow-definition-arn"
 
 
 # --- requests -------------------------------------------------------------------------------------------
-def check_text(text: str, field_name: str = "text") -> str:
-    if not text.strip():
-        raise InvalidField(f"{field_name} must not be empty", field=field_name, code="empty_text")
-    size = len(text.encode("utf-8"))
-    if size > MAX_TEXT_BYTES:
-        raise InvalidField(
-            f"{field_name} is {size} bytes of UTF-8; the limit is {MAX_TEXT_BYTES}",
-            field=field_name,
-            code="text_too_large",
-        )
-    return text
-
-
 class ClassifyRequest(Request):
     text: str
 
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:
-        return check_text(value)
+        return check_text(value, MAX_TEXT_BYTES)
 
 
 class FeedbackRequest(Request):
@@ -93,7 +82,17 @@ class FeedbackRequest(Request):
     @field_validator("text")
     @classmethod
     def _text(cls, value: str | None) -> str | None:
-        return None if value is None else check_text(value)
+        return None if value is None else check_text(value, MAX_TEXT_BYTES)
+
+    @field_validator("prediction_id")
+    @classmethod
+    def _prediction_id(cls, value: str | None) -> str | None:
+        if value is not None and not PREDICTION_ID.fullmatch(value):
+            raise InvalidField(
+                "prediction_id must be the id /classify returned (1-128 letters, digits, '-', '_', '.', ':')",
+                field="prediction_id",
+            )
+        return value
 
     def labels(self, *, multi_label: bool, delimiter: str) -> tuple[str, ...]:
         raw = [self.label] if isinstance(self.label, str) else list(self.label)
