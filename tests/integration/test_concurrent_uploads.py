@@ -159,8 +159,8 @@ def test_no_overwritten_version_is_lost(outcome: Outcome) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 8: an upload that arrives while a run holds the lock, after that run's last round "
-    "(or its last round), stays under train/new/ until another upload comes: nothing re-drives it",
+    reason="issue 8: an upload whose execution finds the lock taken during the holder's last round "
+    "stays under train/new/ until another upload comes: nothing re-drives it",
 )
 def test_no_upload_is_left_pending_once_every_execution_has_ended(outcome: Outcome) -> None:
     """Given uploads arriving during every round, when every execution has ended (and the reconciler
