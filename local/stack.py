@@ -138,15 +138,22 @@ class LambdaRouter:
         self.base_env = base_env
         self.cold_start_hooks: list[Callable[[], None]] = []
         self.faults: dict[str, list[BaseException]] = {}
+        self.faults_after: dict[str, list[BaseException]] = {}  # raised once the handler has returned
         self.before_invoke: list[Callable[[str, Any], None]] = []  # (logical id, payload) hooks for tests
+        self.after_invoke: list[Callable[[str, Any], None]] = []  # the same, once the invocation ended
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
         self._modules: dict[str, ModuleType] = {}
         self._last_env: dict[str, str] | None = None
 
-    def fail_next(self, logical_id: str, error: BaseException) -> None:
-        """Make the next invocation of a function raise ``error`` (its class name is the error name)."""
-        self.faults.setdefault(logical_id, []).append(error)
+    def fail_next(self, logical_id: str, error: BaseException, *, after: bool = False) -> None:
+        """Make the next invocation of a function raise ``error`` (its class name is the error name).
+
+        ``after=False``: raised before the handler runs (the Lambda died before doing anything).
+        ``after=True``: the handler runs, its side effects happen, then ``error`` replaces its result (the
+        Lambda died after its last write); waits for the next invocation whose handler returns.
+        """
+        (self.faults_after if after else self.faults).setdefault(logical_id, []).append(error)
 
     def resolve(self, name_or_arn: str) -> FunctionSpec:
         key = unquote(name_or_arn)
@@ -186,13 +193,20 @@ class LambdaRouter:
                     raise faults.pop(0)
                 handler = getattr(self._module(spec), spec.handler.rpartition(".")[2])
                 context = LambdaContextStub(spec.name, spec.arn, deadline=time.time() + spec.timeout)
-                return handler(copy.deepcopy(payload), context), None
+                result = handler(copy.deepcopy(payload), context)
+                late = self.faults_after.get(spec.logical_id)
+                if late:
+                    raise late.pop(0)
+                return result, None
             except Exception as error:
                 return {
                     "errorMessage": str(error),
                     "errorType": type(error).__name__,
                     "stackTrace": traceback.format_exception(error)[-5:],
                 }, "Unhandled"
+            finally:
+                for after in self.after_invoke:
+                    after(spec.logical_id, payload)
 
     # botocore before-call handler: short-circuits lambda.Invoke with the handler's result
     def before_call(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
