@@ -220,6 +220,10 @@ class FakeComprehend:
             props.setdefault("VersionName", props["DocumentClassifierArn"].rsplit("/version/", 1)[-1])
         return {"DocumentClassifierPropertiesList": found}
 
+    def list_entity_recognizers(self, **params: Any) -> dict[str, Any]:
+        self._call("ListEntityRecognizers", params)
+        return {"EntityRecognizerPropertiesList": []}  # the fake knows classifiers only
+
     def describe_document_classifier(self, **params: Any) -> dict[str, Any]:
         self._call("DescribeDocumentClassifier", params)
         arn = params["DocumentClassifierArn"]
