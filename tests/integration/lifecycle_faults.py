@@ -203,14 +203,26 @@ def pointers(env: Offline) -> Pointers:
 
 
 # --- the reconciler (issue 8; not there yet) --------------------------------------------------------
-def run_reconciler(env: Offline) -> bool:
-    """Invoke ``ReconcileFunction`` once if the template has it, then let what it started finish.
-    ``False``: the stack has no reconciler yet (the step is skipped)."""
+def run_reconciler(env: Offline, execution_arn: str | None = None) -> bool:
+    """Invoke ``ReconcileFunction`` once if the template has it, then let what it started finish: with
+    the status-change event of ``execution_arn`` when that execution ended badly (as the template's
+    EventBridge rule delivers it), else as its schedule does. ``False``: the stack has no reconciler."""
     try:
         env.router.resolve(RECONCILER)
     except KeyError:
         return False
-    result, error = env.router.invoke(RECONCILER, {})
+    event: dict[str, Any] = {}
+    if execution_arn:
+        status = boto3.client("stepfunctions", region_name=REGION).describe_execution(
+            executionArn=execution_arn
+        )
+        if status["status"] in {"FAILED", "TIMED_OUT", "ABORTED"}:
+            event = {
+                "detail-type": "Step Functions Execution Status Change",
+                "source": "aws.states",
+                "detail": {"executionArn": execution_arn, "status": status["status"]},
+            }
+    result, error = env.router.invoke(RECONCILER, event)
     assert error is None, f"the reconciler failed: {result}"
     wait_for_executions(env)
     return True

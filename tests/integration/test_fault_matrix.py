@@ -240,7 +240,7 @@ def play(scenario: Scenario, state_dir: Path) -> lf.Facts:
             execution = env.stack.upload("train/new/second.csv", SECOND)["executionArn"]
             lf.wait_for_executions(env)
             probe.recording = False
-            reconciled = lf.run_reconciler(env)
+            reconciled = lf.run_reconciler(env, execution)
             lf.settle(env)
             return lf.collect(
                 env,

@@ -87,6 +87,21 @@ class Bucket:
         self.copy(source_key, target_key, version_id=version_id)
         self.delete(source_key, version_id=version_id)
 
+    def versions(self, key: str) -> list[ObjectInfo]:
+        """Every version of ``key`` that still exists (delete markers aside), oldest first."""
+        found: list[tuple[str, ObjectInfo]] = []
+        with aws_call(f"ListObjectVersions s3://{self.name}/{key}"):
+            for page in self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.name, Prefix=key
+            ):
+                for item in page.get("Versions", []):
+                    if item["Key"] == key:
+                        info = ObjectInfo(
+                            key, int(item["Size"]), item["ETag"].strip('"'), item.get("VersionId")
+                        )
+                        found.append((str(item["LastModified"].isoformat()), info))
+        return [info for _, info in sorted(found, key=lambda pair: pair[0])]
+
     def list(self, prefix: str) -> Iterator[ObjectInfo]:
         with aws_call(f"ListObjectsV2 s3://{self.name}/{prefix}"):
             for page in self.client.get_paginator("list_objects_v2").paginate(

@@ -36,10 +36,12 @@ class Upload:
 
     @property
     def sources(self) -> list[str]:
-        """``key@version`` of each object: what a dataset version records as merged."""
+        """``key@version`` of each object (``key@etag:…`` in an unversioned bucket): what a dataset
+        version records as merged."""
+        versions = self.versions or (None,) * len(self.keys)
         return [
-            f"{k}@{v or '-'}"
-            for k, v in zip(self.keys, self.versions or (None,) * len(self.keys), strict=True)
+            f"{key}@{version or 'etag:' + etag}"
+            for key, version, etag in zip(self.keys, versions, self.etags, strict=True)
         ]
 
     @property

@@ -105,10 +105,7 @@ def promote_model(run: Run, model: ModelState, endpoint: EndpointState, deps: De
         promoted_at=deps.clock().isoformat(),
     )
     deps.registry.mark_active_dataset(run.kind, run.dataset.version)
-    for other in deps.registry.models(run.kind):
-        if other.version != run.version and other.status == ModelStatus.ACTIVE.value:
-            reason = f"replaced by {run.version}"
-            deps.registry.set_status(run.kind, other.version, ModelStatus.RETIRED, reason)
+    retire_others(run.kind, run.version, deps)
     to_delete = None
     if endpoint.created and previous_endpoint and previous_endpoint != endpoint.endpoint_arn:
         to_delete = previous_endpoint
@@ -139,3 +136,10 @@ def delete_old_endpoint(run: Run, promotion: Promotion, deps: Deps) -> dict[str,
         if deps.registry.model(run.kind, old_version) is not None:
             deps.registry.update_model(run.kind, old_version, endpoint_arn=None)
     return {"deleted": promotion.endpoint_to_delete, "existed": deleted}
+
+
+def retire_others(kind: ModelKind, version: str, deps: Deps) -> None:
+    """Every other ``active`` version of ``kind`` becomes ``retired``: one active version, always."""
+    for other in deps.registry.models(kind):
+        if other.version != version and other.status == ModelStatus.ACTIVE.value:
+            deps.registry.set_status(kind, other.version, ModelStatus.RETIRED, f"replaced by {version}")

@@ -10,7 +10,7 @@ from comprehend_al.errors import (
     ResourceNotFound,
     WorkflowError,
 )
-from comprehend_al.lifecycle.deploy import endpoint_name
+from comprehend_al.lifecycle.deploy import endpoint_name, retire_others
 from comprehend_al.lifecycle.deps import Deps, count
 from comprehend_al.models import ModelKind, ModelStatus
 from comprehend_al.observability import logger
@@ -103,6 +103,7 @@ def _failed_after_promotion(state: RunState, reason: str, deps: Deps) -> RunOutc
     run = state.run
     note = f"promoted; a step after promotion failed: {reason}"
     deps.registry.update_model(run.kind, run.version, status=ModelStatus.ACTIVE.value, reason=note)
+    retire_others(run.kind, run.version, deps)  # PromoteModel may have died before it did
     notify(
         deps,
         f"{run.kind.value} {run.version}: promoted",
@@ -155,7 +156,7 @@ def preparation_failed(execution_id: str, error: dict[str, Any], deps: Deps) -> 
     notify(
         deps,
         "uploads not prepared: failed",
-        {"outcome": "preparation_failed", "execution_id": execution_id, "reason": reason},
+        {"outcome": "failed", "stage": "prepare", "execution_id": execution_id, "reason": reason},
     )
     logger.error("preparation failed", extra={"execution_id": execution_id, "reason": reason})
     return {"outcome": "preparation_failed", "reason": reason}

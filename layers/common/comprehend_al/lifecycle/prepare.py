@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -98,10 +99,7 @@ def _prepare_kind(
     quarantined: list[str] = []
     conflicts: list[dict[str, Any]] = []
     added = dropped = 0
-    for listed in sorted(uploads, key=lambda u: u.name):
-        upload = _pin_versions(listed, deps)
-        if upload is None:
-            continue  # gone meanwhile (another execution took it)
+    for upload in _pending_versions(sorted(uploads, key=lambda u: u.name), deps):
         if already_merged.issuperset(upload.sources):
             # merged by an attempt that died before moving it: finish the move, merge nothing twice
             _move_processed(upload, current.version if current else "unknown", deps)
@@ -220,17 +218,26 @@ def _quarantine_unknown(info: ObjectInfo, execution_id: str, deps: Deps) -> None
     _quarantine(upload, InvalidTrainingData([problem]), execution_id, deps)
 
 
-def _pin_versions(upload: Upload, deps: Deps) -> Upload | None:
-    """The upload with the version of each object it reads: exactly these versions are merged and moved,
-    so an object overwritten meanwhile keeps its newer version under ``train/new/`` for the next round."""
-    infos = [deps.bucket.head(key) for key in upload.keys]
-    if any(info is None for info in infos):
-        return None
-    versions = tuple(
-        info.version_id if info and info.version_id not in (None, "null") else None for info in infos
-    )
-    sizes = {info.key: info.size for info in infos if info}
-    return replace(upload, versions=versions, etags=tuple(info.etag for info in infos if info), sizes=sizes)
+def _pending_versions(uploads: list[Upload], deps: Deps) -> Iterator[Upload]:
+    """Each upload pinned to the object versions it reads: exactly these are merged and moved.
+
+    A one-file upload overwritten before its run yields every version still under ``train/new/``,
+    oldest first, so each is merged once and a newer label wins as it would have in arrival order. A
+    folder upload pins its files' current versions (a newer one stays for the next round)."""
+    for upload in uploads:
+        if len(upload.keys) == 1:
+            for info in deps.bucket.versions(upload.keys[0]) or []:
+                yield _pinned(upload, [info])
+            continue
+        infos = [deps.bucket.head(key) for key in upload.keys]
+        if all(info is not None for info in infos):  # else gone meanwhile (another execution took it)
+            yield _pinned(upload, [info for info in infos if info])
+
+
+def _pinned(upload: Upload, infos: list[ObjectInfo]) -> Upload:
+    versions = tuple(i.version_id if i.version_id not in (None, "null") else None for i in infos)
+    sizes = {i.key: i.size for i in infos}
+    return replace(upload, versions=versions, etags=tuple(i.etag for i in infos), sizes=sizes)
 
 
 def _check_sizes(upload: Upload, data: DataKind, deps: Deps) -> None:

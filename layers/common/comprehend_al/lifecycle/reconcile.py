@@ -72,9 +72,13 @@ def reconcile(event: dict[str, Any], deps: Deps) -> ReconcileReport:
     _delete_orphan_endpoints(alive, deps, report)
     if not running:
         _restart_pending_uploads(executions, deps, report)
-    if report.acted or (ended and ended["status"] in ENDED_BADLY):
-        subject = "reconciler: " + (f"execution {ended['status'].lower()}" if ended else "cleaned up")
-        notify(deps, subject, {"outcome": "reconciled", **report.model_dump(mode="json")})
+    if ended and ended["status"] in ENDED_BADLY:
+        # the execution ended without FinishRun / HandleFailure saying so (stopped, timed out, or they died)
+        reason = f"execution {ended['status']}: {ended['error'] or 'no error'}: {ended['cause'][:500]}"
+        message = {"outcome": "failed", "stage": "execution", "reason": reason}
+        notify(deps, f"execution {ended['status'].lower()}", {**message, **report.model_dump(mode="json")})
+    elif report.acted:
+        notify(deps, "reconciler: cleaned up", {"outcome": "reconciled", **report.model_dump(mode="json")})
     logger.info("reconciled", extra=report.model_dump(mode="json"))
     return report
 
