@@ -100,7 +100,8 @@ def _alarm_fires(alarm_name: str, emf: list[dict[str, Any]]) -> tuple[bool, floa
         [directive] = document["_aws"]["CloudWatchMetrics"]
         names = {m["Name"] for m in directive["Metrics"]}
         dims = {name: document[name] for group in directive["Dimensions"] for name in group}
-        if directive["Namespace"] == alarm["Namespace"] and alarm["MetricName"] in names and dims == dimensions:
+        same_metric = directive["Namespace"] == alarm["Namespace"] and alarm["MetricName"] in names
+        if same_metric and dims == dimensions:
             value = document[alarm["MetricName"]]
             values += value if isinstance(value, list) else [value]
     if not values:  # TreatMissingData: notBreaching
@@ -120,7 +121,8 @@ def _figures(report: dict[str, Any]) -> str:
     return (
         f"n={drift['predictions']} DriftScore={drift['drift_score']:.3f} label PSI={drift['label_psi']:.3f} "
         f"JS={drift['label_js']:.3f} confidence PSI={drift['confidence_psi']:.3f} "
-        f"low-confidence {drift['low_confidence_rate']:.2f} (baseline {drift['baseline_low_confidence_rate']:.2f}) "
+        f"low-confidence {drift['low_confidence_rate']:.2f} "
+        f"(baseline {drift['baseline_low_confidence_rate']:.2f}) "
         f"OOV {drift['oov_share']:.3f} (baseline {drift['baseline_oov_share']:.3f}) moved={drift['moved']}"
     )
 
