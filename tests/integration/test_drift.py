@@ -177,3 +177,31 @@ def test_a_new_topic_crosses_the_drift_alarm_with_low_confidence_and_unknown_wor
     assert score is not None and score > threshold and fires, _figures(report)
     assert drift["confidence_psi"] > 0.1
     assert drift["oov_share"] > 2 * drift["baseline_oov_share"]
+
+
+def test_live_accuracy_is_the_share_of_corrections_that_agree_with_the_prediction(
+    env: Offline, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given four predictions, three confirmed by their users and one corrected to another label
+    _new_window(env)
+    answers = []
+    for ticket in datagen.generate(4, seed=9):
+        event = json.loads(json.dumps(CLASSIFY_EVENT))
+        event["body"] = json.dumps({"text": ticket.text})
+        result, error = env.router.invoke("ClassifyFunction", event)
+        assert error is None, result
+        answers.append((ticket.text, json.loads(result["body"])))
+    feedback_event = json.loads((EVENTS / "feedback" / "by_prediction_id.json").read_text())
+    for i, (text, answer) in enumerate(answers):
+        label = answer["label"] if i else next(x for x in LABELS if x != answer["label"])
+        feedback_event["body"] = json.dumps(
+            {"prediction_id": answer["prediction_id"], "text": text, "label": label}
+        )
+        result, error = env.router.invoke("FeedbackFunction", feedback_event)
+        assert error is None and result["statusCode"] == 202, result
+    # When the monitor runs
+    report, emf = _monitor(env, capsys)
+    # Then live accuracy is 3 / 4 over 4 labels, above the alarm's threshold (0.7): no alarm
+    assert (report["live_accuracy"], report["live_labels"]) == (0.75, 4)
+    fires, value, threshold = _alarm_fires("LiveAccuracyAlarm", emf)
+    assert value == 0.75 and threshold == 0.7 and not fires
