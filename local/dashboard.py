@@ -100,6 +100,11 @@ def _index(board: DashboardServer, request: Request) -> Response:
     return Response.html(200, read_asset(PAGE, "index.html"))
 
 
+@router.get("/favicon.ico")
+def _favicon(board: DashboardServer, request: Request) -> Response:
+    return Response(204)  # no icon: browsers ask for one, and a 404 would be a console error
+
+
 @router.get("/dashboard/data.js")
 def _data(board: DashboardServer, request: Request) -> Response:
     return Response.text(200, data_js(collect(board.env)), "text/javascript; charset=utf-8")
