@@ -48,6 +48,7 @@ from comprehend_al.store.registry import Registry  # noqa: E402
 
 from local import datagen, entitygen  # noqa: E402
 from local.apigw import LocalHttpApi  # noqa: E402
+from local.dashboard import DashboardServer, collect, write_snapshot  # noqa: E402
 from local.report import model_rows, table, write_report  # noqa: E402
 from local.stack import Offline, running  # noqa: E402
 
@@ -127,7 +128,8 @@ def show(env: Offline, report_dir: Path | None) -> list[dict[str, Any]]:
         say(f"  {name} = {value}")
     if report_dir:
         page = write_report(report_dir, rows, ssm, {"datasets": items["datasets"]})
-        say(f"\nReport: {page} (chart: {page.parent / 'chart.svg'})")
+        board = write_snapshot(report_dir / "dashboard", collect(env))
+        say(f"\nReport: {page}\nDashboard (static snapshot): {board}")
     return rows
 
 
@@ -322,6 +324,7 @@ def serve(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "api-url").write_text(api_url)
         say(f"HTTP API (POST {', '.join(sorted(p.split()[1] for p in api.routes))}): {api_url}")
+        say(f"Dashboard (the monitor runs on each load): {DashboardServer(env).start()}/dashboard/")
         say("  python -m local.cli classify --text 'my parcel never arrived'   (then: feedback --label ...)")
         if not args.empty:  # a first model, so that there is an endpoint to call
             env.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(200, seed=99)))

@@ -179,7 +179,10 @@ class LambdaRouter:
     def invoke(self, name_or_arn: str, payload: Any) -> tuple[Any, str | None]:
         """(result, function_error): the handler's return value, or Lambda's error payload."""
         spec = self.resolve(name_or_arn)
-        with self._lock, _environment({**spec.environment, **self.base_env}) as env:
+        # AWS_LAMBDA_FUNCTION_NAME, as Lambda sets it: two functions with the same variables are still two
+        # execution environments (a switch between them is a cold start, caches and all)
+        own = {**spec.environment, **self.base_env, "AWS_LAMBDA_FUNCTION_NAME": spec.name}
+        with self._lock, _environment(own) as env:
             if env != self._last_env:
                 for hook in self.cold_start_hooks:
                     hook()

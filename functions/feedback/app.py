@@ -8,9 +8,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.api import json_response, parse_event, resolver
-from comprehend_al.feedback import feedback
+from comprehend_al.feedback import FeedbackRequest, feedback
 from comprehend_al.observability import logger, tracer
-from comprehend_al.predict import FeedbackRequest
 from comprehend_al.wiring import predict_deps
 
 app = resolver("feedback")  # errors: {"error": {"code", "message", "field"}} (comprehend_al.api)

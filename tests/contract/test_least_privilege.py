@@ -3,11 +3,12 @@
 One recording (module fixture): the template deployed by the offline stack runs a representative set of
 the application's flows (both model kinds trained, deployed by creating a new endpoint and by updating
 one in place, replaced, a failed training stopped, a failed endpoint cleaned up, a quarantined upload;
-/classify with human review, /feedback, a completed review, the scheduled flush, /analyze with stored
-results). Every boto3 call a handler makes is attributed to its function, the local Comprehend service's
-S3 calls to ``ComprehendDataAccessRole``, the local A2I runtime's to ``ReviewFlowRole``, and the state
-machine's Lambda invokes to its role (:mod:`tests.contract.aws_calls`). The policies checked are the ones
-moto's CloudFormation created from the translated template (intrinsics resolved), checked against it.
+/classify with human review, /feedback, a completed review, the scheduled flush, the monitor, /analyze
+with stored results). Every boto3 call a handler makes is attributed to its function, the local
+Comprehend service's S3 calls to ``ComprehendDataAccessRole``, the local A2I runtime's to
+``ReviewFlowRole``, and the state machine's Lambda invokes to its role (:mod:`tests.contract.aws_calls`).
+The policies checked are the ones moto's CloudFormation created from the translated template (intrinsics
+resolved), checked against it.
 
 It fails on a call the policy does not allow; on an allowed action no recorded call used (unless
 :data:`EXEMPT` gives the reason the flows cannot reach it); on a granted resource no call touched; and on
@@ -92,6 +93,10 @@ EXEMPT: dict[tuple[str, str], str] = {
         "OnFailure) with the function's role; the handler never calls SQS"
     ),
     ("ReconcileFunction", "sqs:SendMessage"): (
+        "Lambda's asynchronous invocation sends a failed event to the dead-letter queue (EventInvokeConfig "
+        "OnFailure) with the function's role; the handler never calls SQS"
+    ),
+    ("MonitorFunction", "sqs:SendMessage"): (
         "Lambda's asynchronous invocation sends a failed event to the dead-letter queue (EventInvokeConfig "
         "OnFailure) with the function's role; the handler never calls SQS"
     ),
@@ -255,6 +260,13 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     assert error is None and report["locks_released"] and len(report["endpoints_deleted"]) == 2, report
     [started] = report["executions_started"]
     _expect(stack.wait(started), "SUCCEEDED")
+
+    # the monitor: drift of the /classify traffic above, live accuracy of the review and the correction,
+    # open reviews, waiting labels, the active endpoints' units
+    monitored, error = router.invoke(
+        "MonitorFunction", json.loads((EVENTS / "monitor" / "schedule.json").read_text())
+    )
+    assert error is None and monitored["drift"] and monitored["live_labels"] >= 1, monitored
 
     # /analyze: both active endpoints, the result stored (StoreAnalysisResults=true)
     sentence = "Priya Tanaka, CFO of Harborview Energy Corp., spoke."

@@ -44,6 +44,7 @@ def test_the_template_has_async_sources(template: dict[str, Any]) -> None:
     assert sorted(f"{r}.{e}" for r, e, _ in _async_events(template)) == [
         "FlushLabelsFunction.Schedule",
         "ModelLifecycleStateMachine.TrainingDataUploaded",
+        "MonitorFunction.Schedule",
         "ProcessReviewFunction.HumanLoopCompleted",
         "ReconcileFunction.ExecutionEnded",
         "ReconcileFunction.Schedule",
@@ -58,6 +59,7 @@ def test_the_template_has_async_sources(template: dict[str, Any]) -> None:
         ("FlushLabelsFunction", "Schedule"),
         ("ReconcileFunction", "Schedule"),
         ("ReconcileFunction", "ExecutionEnded"),
+        ("MonitorFunction", "Schedule"),
     ],
 )
 def test_every_rule_target_retries_then_dead_letters(
@@ -78,7 +80,7 @@ def test_functions_invoked_asynchronously_retry_then_dead_letter(template: dict[
     Then Lambda retries it and sends the event to the dead-letter queue (EventInvokeConfig OnFailure)."""
     functions = functions_in(template)
     targets = {r for r, _, _ in _async_events(template) if r in functions}
-    assert targets == {"ProcessReviewFunction", "FlushLabelsFunction", "ReconcileFunction"}
+    assert targets == {"ProcessReviewFunction", "FlushLabelsFunction", "ReconcileFunction", "MonitorFunction"}
     for name in sorted(targets):
         config = functions[name]["Properties"]["EventInvokeConfig"]
         assert config["MaximumRetryAttempts"] == 2, name

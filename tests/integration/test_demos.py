@@ -26,7 +26,8 @@ def test_demo_promotes_then_rejects_and_deploys_an_entity_recognizer(tmp_path: P
         ("classifier", "reject"),
         ("entity_recognizer", "promote"),
     ]
-    assert (tmp_path / "report" / "chart.svg").read_text().startswith("<svg")
+    assert "new Chart(" in (tmp_path / "report" / "report.html").read_text()
+    assert "window.DASHBOARD" in (tmp_path / "report" / "dashboard" / "data.js").read_text()
 
 
 def test_loop_demo_raises_the_metric_over_three_rounds(

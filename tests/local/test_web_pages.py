@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from local.a2i import A2IService
-from local.report import write_report
+from local.report import model_rows, series, table, write_report
 from local.web import WEB_ROOT
 
 ROW = {
@@ -51,5 +51,33 @@ def test_the_review_page_links_its_stylesheet_served_from_web_review(a2i_url: st
 def test_the_report_page_is_the_web_report_template_filled_in(tmp_path: Path) -> None:
     page = write_report(tmp_path, [ROW], {"classifier/active-endpoint-arn": "arn<1>"}, {}).read_text()
 
-    assert page.startswith("<!doctype html>") and "<svg" in page and "$" not in page
+    assert page.startswith("<!doctype html>") and "new Chart(" in page
+    assert '"clf": [{"version": "v000001", "value": 0.75, "decision": "promote"}]' in page
     assert "classifier/active-endpoint-arn = arn&lt;1&gt;" in page
+    assert (tmp_path / "vendor" / "chart.js" / "chart.umd.min.js").is_file()
+
+
+def test_the_report_keeps_a_perfect_score_and_one_series_per_kind() -> None:
+    """A perfect score (1, an int in JSON) is a point; the kinds are never joined into one line."""
+    rows = model_rows(
+        [
+            {
+                "kind": "classifier",
+                "version": "v1",
+                "test_version": "t",
+                "evaluations": {"t": {"F1Score": 1}},
+            },
+            {"kind": "entity_recognizer", "version": "v2", "evaluations": {"t": {"F1Score": 0.9}}},
+            {
+                "kind": "classifier",
+                "version": "v3",
+                "test_version": "t",
+                "evaluations": {"t": {"F1Score": 0.8}},
+            },
+        ],
+        {},
+    )
+    found = series(rows)
+    assert [p["value"] for p in found["classifier"]] == [1.0, 0.8]
+    assert [p["value"] for p in found["entity_recognizer"]] == [0.9]
+    assert "1.000" in table(rows)

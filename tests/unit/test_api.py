@@ -19,9 +19,10 @@ from comprehend_al.errors import (
     ServiceUnavailable,
     TextTooLarge,
 )
+from comprehend_al.feedback import FeedbackRequest
 from comprehend_al.inference import AnalyzeRequest
 from comprehend_al.json_body import MAX_BODY_BYTES, MAX_DEPTH
-from comprehend_al.predict import ClassifyRequest, FeedbackRequest
+from comprehend_al.predict import ClassifyRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 

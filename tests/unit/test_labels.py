@@ -24,9 +24,9 @@ from comprehend_al.errors import (
     TextNotRetained,
     UnknownLabel,
 )
-from comprehend_al.feedback import feedback
+from comprehend_al.feedback import FeedbackRequest, feedback
 from comprehend_al.labels import LabelDeps, buffer_rows, flush_pending
-from comprehend_al.predict import ClassifyRequest, FeedbackRequest, PredictDeps, classify
+from comprehend_al.predict import ClassifyRequest, PredictDeps, classify
 from comprehend_al.settings import LoopSettings, Settings
 from comprehend_al.store.label_buffer import LabelBuffer, LabelRow, csv_of, upload_key
 from comprehend_al.store.predictions import PredictionStore

@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -33,6 +34,7 @@ from comprehend_al.errors import InvalidRequest
 from comprehend_al.labels import LabelDeps, buffer_rows
 from comprehend_al.observability import logger
 from comprehend_al.store.label_buffer import FlushResult, LabelRow
+from comprehend_al.traffic import predicted
 
 ANSWER_PREFIX = "label-"
 LOOP_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,62}$")
@@ -51,19 +53,27 @@ class ReviewItem:
 
 
 def review_input(
-    items: Sequence[ReviewItem], labels: Iterable[str], *, multi_label: bool = False
+    items: Sequence[ReviewItem],
+    labels: Iterable[str],
+    *,
+    multi_label: bool = False,
+    model_version: str | None = None,
 ) -> dict[str, Any]:
-    """The human loop's input content. ``labels``: the model's labels (sorted: no order hints the answer)."""
+    """The human loop's input content. ``labels``: the model's labels (sorted: no order hints the answer);
+    ``model_version``: the model that scored the items (live accuracy counts the answers against it)."""
     if not items:
         raise InvalidRequest("a human loop needs at least one item")
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):
         raise InvalidRequest("item ids of one human loop must be unique")
-    return {
+    content: dict[str, Any] = {
         "items": [item.as_input() for item in items],
         "labels": sorted(set(labels)),
         "multiLabel": multi_label,
     }
+    if model_version:
+        content["modelVersion"] = model_version
+    return content
 
 
 def loop_name(prediction_id: str) -> str:
@@ -240,6 +250,8 @@ def process_review(event: dict[str, Any], deps: LabelDeps) -> ReviewProcessed:
         for item in parsed.reviewed
     ]
     pending, flush = buffer_rows(rows, deps)
+    if deps.traffic:
+        _count_answers(output.get("inputContent") or {}, parsed, deps)
     logger.info(
         "human review processed",
         extra={
@@ -250,3 +262,18 @@ def process_review(event: dict[str, Any], deps: LabelDeps) -> ReviewProcessed:
         },
     )
     return ReviewProcessed(name, len(rows), len(parsed.unanswered), len(parsed.rejected), pending, flush)
+
+
+def _count_answers(content: dict[str, Any], parsed: ParsedOutput, deps: LabelDeps) -> None:
+    """Live accuracy: each reviewed item against the model's own prediction; the loop's items are closed."""
+    assert deps.traffic is not None
+    now = datetime.now(UTC)
+    items = {str(item.get("id")): item for item in content.get("items", [])}
+    version = content.get("modelVersion")
+    multi_label = bool(content.get("multiLabel"))
+    for reviewed in parsed.reviewed:
+        scores = [(str(s["Name"]), float(s["Score"])) for s in items[reviewed.id].get("scores", [])]
+        model_labels = predicted(scores, multi_label=multi_label)
+        deps.traffic.labelled(version, model_labels, reviewed.labels, now)
+    for item_id in items:
+        deps.traffic.review_closed(item_id)

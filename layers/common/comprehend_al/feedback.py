@@ -1,5 +1,8 @@
 """User corrections (``POST /feedback``): the corrected label joins the label buffer.
 
+A correction of a prediction (by its id) also counts towards live accuracy: did the user give the label the
+model predicted? (:mod:`comprehend_al.traffic`).
+
 The corrected label is checked against the model's labels (those of the prediction, or the active model's
 from the registry for feedback by text) unless ``ALLOW_NEW_LABELS=true``; the row goes to the label
 buffer (:mod:`comprehend_al.labels`), which turns full batches into training uploads.
@@ -7,6 +10,9 @@ buffer (:mod:`comprehend_al.labels`), which turns full batches into training upl
 
 from __future__ import annotations
 
+from pydantic import BaseModel, field_validator
+
+from comprehend_al.api import Request, check_text
 from comprehend_al.datasets.classification import label_problems, text_hash
 from comprehend_al.errors import (
     InvalidField,
@@ -17,8 +23,49 @@ from comprehend_al.errors import (
 )
 from comprehend_al.labels import buffer_rows
 from comprehend_al.observability import logger
-from comprehend_al.predict import CLASSIFIER, FeedbackRequest, FeedbackResponse, PredictDeps, model_version
+from comprehend_al.predict import CLASSIFIER, MAX_TEXT_BYTES, PREDICTION_ID, PredictDeps, model_version
 from comprehend_al.store.label_buffer import LabelRow
+from comprehend_al.traffic import predicted
+
+
+class FeedbackRequest(Request):
+    label: str | list[str]
+    prediction_id: str | None = None
+    text: str | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str | None) -> str | None:
+        return None if value is None else check_text(value, MAX_TEXT_BYTES)
+
+    @field_validator("prediction_id")
+    @classmethod
+    def _prediction_id(cls, value: str | None) -> str | None:
+        if value is not None and not PREDICTION_ID.fullmatch(value):
+            raise InvalidField(
+                "prediction_id must be the id /classify returned (1-128 letters, digits, '-', '_', '.', ':')",
+                field="prediction_id",
+            )
+        return value
+
+    def labels(self, *, multi_label: bool, delimiter: str) -> tuple[str, ...]:
+        raw = [self.label] if isinstance(self.label, str) else list(self.label)
+        if multi_label:
+            raw = [part for value in raw for part in value.split(delimiter)]
+        labels = tuple(dict.fromkeys(label.strip() for label in raw if label.strip()))
+        if not labels:
+            raise InvalidField("label must not be empty", field="label")
+        if not multi_label and len(labels) != 1:
+            raise InvalidField("a multi-class model takes exactly one label", field="label")
+        return labels
+
+
+class FeedbackResponse(BaseModel):
+    status: str = "buffered"
+    prediction_id: str | None
+    labels: list[str]
+    pending: int  # rows waiting in the buffer after this one
+    upload: str | None  # the training upload this feedback completed (retraining starts), if any
 
 
 def active_model_labels(deps: PredictDeps) -> tuple[str | None, list[str]]:
@@ -45,8 +92,11 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
         prediction = deps.store.get(request.prediction_id)
         if prediction is None:
             raise PredictionNotFound(f"no prediction {request.prediction_id!r} (unknown or expired)")
-        known = sorted(c["Name"] for c in prediction.get("classes", []))
+        classes = prediction.get("classes", [])
+        known = sorted(c["Name"] for c in classes)
         model_version = prediction.get("model_version")
+        scores = [(str(c["Name"]), float(c["Score"])) for c in classes]
+        model_labels = predicted(scores, multi_label=settings.multi_label)
         text = request.text or prediction.get("text")
         if not text:
             raise TextNotRetained(
@@ -55,6 +105,7 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
         row_id = f"feedback-{request.prediction_id}"
     elif request.text is not None:
         model_version, known = (None, []) if deps.loop.allow_new_labels else active_model_labels(deps)
+        model_labels = ()  # no prediction to compare with
         text = request.text
         row_id = f"feedback-text-{text_hash(text)}"
     else:
@@ -78,6 +129,8 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
         model_version=model_version,
     )
     pending, flush = buffer_rows([row], deps.labels)
+    if deps.traffic:
+        deps.traffic.labelled(model_version, model_labels, labels, deps.clock())
     logger.info("feedback buffered", extra={"prediction_id": request.prediction_id, "pending": pending})
     return FeedbackResponse(
         prediction_id=request.prediction_id,

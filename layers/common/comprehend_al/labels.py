@@ -16,6 +16,7 @@ from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.ssm import CachedParameters
 from comprehend_al.settings import LoopSettings, Settings
 from comprehend_al.store.label_buffer import FlushResult, LabelBuffer, LabelRow
+from comprehend_al.traffic import Traffic
 
 BATCH_SIZE_PARAMETER = "retrain-batch-size"
 DEFAULT_BATCH_SIZE = 100
@@ -31,6 +32,7 @@ class LabelDeps:
     buffer: LabelBuffer
     bucket: Bucket
     params: CachedParameters
+    traffic: Traffic | None = None  # live accuracy of review answers (the predictions table's counters)
 
     def batch_size(self) -> int:
         return max(1, self.params.get_int(BATCH_SIZE_PARAMETER, DEFAULT_BATCH_SIZE))

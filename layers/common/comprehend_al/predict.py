@@ -1,10 +1,10 @@
 """Real-time classification (``POST /classify``); the request models of ``/classify`` and ``/feedback``.
 
-``classify``: the active endpoint's ARN comes from SSM (``/<prefix>/classifier/active-endpoint-arn``,
-cached ``PARAMETER_MAX_AGE`` seconds by Powertools). When ClassifyDocument says the endpoint is gone or
-not serving (the lifecycle replaced it), the parameter is fetched again once and the call retried; with
-no active endpoint the API answers 503. Each prediction is recorded in the predictions table; an
-uncertain one may be sent to human review (:mod:`comprehend_al.review`, :mod:`comprehend_al.a2i`).
+``classify``: the active endpoint's ARN comes from the active pointer (cached ``PARAMETER_MAX_AGE`` s).
+When ClassifyDocument says the endpoint is gone or not serving (replaced), the pointer is read again once
+and the call retried; with no active endpoint the API answers 503. Each prediction is recorded in the
+predictions table (and in the live counters of :mod:`comprehend_al.traffic`); an uncertain one may be sent
+to human review (:mod:`comprehend_al.review`, :mod:`comprehend_al.a2i`).
 
 Document text and the predictions table (privacy by default):
 
@@ -37,7 +37,7 @@ from comprehend_al.aws.errors import aws_call
 from comprehend_al.aws.ssm import CachedParameters
 from comprehend_al.datasets.classification import text_hash
 from comprehend_al.errors import (
-    InvalidField,
+    ComprehendThrottled,
     ModelNotReady,
     ResourceInUse,
     ResourceNotFound,
@@ -47,13 +47,14 @@ from comprehend_al.errors import (
 from comprehend_al.kinds import spec
 from comprehend_al.labels import LabelDeps
 from comprehend_al.models import ModelKind
-from comprehend_al.observability import logger
+from comprehend_al.observability import emit, logger
 from comprehend_al.pointers import Pointers
 from comprehend_al.review import Assessment, ReviewPolicy, assess
 from comprehend_al.settings import LoopSettings, Settings
 from comprehend_al.store.predictions import PredictionStore
 from comprehend_al.store.registry import Registry
 from comprehend_al.store.review_gate import ReviewGate
+from comprehend_al.traffic import Traffic
 
 MAX_TEXT_BYTES = spec(ModelKind.CLASSIFIER).max_text_bytes  # ClassifyDocument's limit (UTF-8 bytes)
 CLASSIFIER = ModelKind.CLASSIFIER
@@ -72,38 +73,6 @@ class ClassifyRequest(Request):
     @classmethod
     def _text(cls, value: str) -> str:
         return check_text(value, MAX_TEXT_BYTES)
-
-
-class FeedbackRequest(Request):
-    label: str | list[str]
-    prediction_id: str | None = None
-    text: str | None = None
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: str | None) -> str | None:
-        return None if value is None else check_text(value, MAX_TEXT_BYTES)
-
-    @field_validator("prediction_id")
-    @classmethod
-    def _prediction_id(cls, value: str | None) -> str | None:
-        if value is not None and not PREDICTION_ID.fullmatch(value):
-            raise InvalidField(
-                "prediction_id must be the id /classify returned (1-128 letters, digits, '-', '_', '.', ':')",
-                field="prediction_id",
-            )
-        return value
-
-    def labels(self, *, multi_label: bool, delimiter: str) -> tuple[str, ...]:
-        raw = [self.label] if isinstance(self.label, str) else list(self.label)
-        if multi_label:
-            raw = [part for value in raw for part in value.split(delimiter)]
-        labels = tuple(dict.fromkeys(label.strip() for label in raw if label.strip()))
-        if not labels:
-            raise InvalidField("label must not be empty", field="label")
-        if not multi_label and len(labels) != 1:
-            raise InvalidField("a multi-class model takes exactly one label", field="label")
-        return labels
 
 
 # --- responses ------------------------------------------------------------------------------------------
@@ -129,14 +98,6 @@ class PredictionResponse(BaseModel):
     review: ReviewDecision
 
 
-class FeedbackResponse(BaseModel):
-    status: str = "buffered"
-    prediction_id: str | None
-    labels: list[str]
-    pending: int  # rows waiting in the buffer after this one
-    upload: str | None  # the training upload this feedback completed (retraining starts), if any
-
-
 # --- dependencies ---------------------------------------------------------------------------------------
 @dataclass
 class PredictDeps:
@@ -149,6 +110,7 @@ class PredictDeps:
     review: HumanReview
     labels: LabelDeps
     registry: Registry
+    traffic: Traffic | None = None  # live counters for monitoring (drift, live accuracy, open reviews)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     _model_labels: dict[str, list[str]] = field(default_factory=dict)
@@ -180,6 +142,9 @@ def _call_active_endpoint(deps: PredictDeps, text: str) -> tuple[list[ClassScore
             raise ModelNotReady("no classifier is active yet: upload labelled data to train the first model")
         try:
             return _classify_document(deps, active.endpoint_arn, text), active.version
+        except ComprehendThrottled:
+            emit("ComprehendThrottles", CLASSIFIER.value)
+            raise
         except (ResourceNotFound, ResourceInUse) as error:
             if attempt == 2:
                 raise ModelNotReady("the active classifier endpoint is not serving; retry shortly") from error
@@ -204,6 +169,7 @@ def _policy(deps: PredictDeps) -> ReviewPolicy:
 
 def _decide(
     deps: PredictDeps,
+    version: str | None,
     prediction_id: str,
     text: str,
     classes: list[ClassScore],
@@ -229,7 +195,8 @@ def _decide(
         return decision.model_copy(update={"reason": "budget_exhausted"})
     name = loop_name(prediction_id)
     item = ReviewItem(prediction_id, text, tuple((c.Name, c.Score) for c in classes))
-    content = review_input([item], [c.Name for c in classes], multi_label=deps.settings.multi_label)
+    labels = [c.Name for c in classes]
+    content = review_input([item], labels, multi_label=deps.settings.multi_label, model_version=version)
     try:
         deps.review.start(name, flow, content)
     except WorkflowError as error:
@@ -249,7 +216,8 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
     prediction_id = deps.new_id()
     policy = _policy(deps)
     assessment = assess([c.Score for c in classes], policy.strategy, policy.threshold)
-    review = _decide(deps, prediction_id, request.text, classes, assessment, policy.daily_budget)
+    budget = policy.daily_budget
+    review = _decide(deps, model_version, prediction_id, request.text, classes, assessment, budget)
     now = deps.clock()
     response = PredictionResponse(
         prediction_id=prediction_id,
@@ -274,6 +242,8 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
     if deps.loop.store_prediction_text:
         item["text"] = request.text
     deps.store.put(item)
+    if deps.traffic:
+        deps.traffic.classified(model_version, response.label, response.score, request.text, now)
     if review.selected:
         deps.store.put(
             {
@@ -286,6 +256,8 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
                 "expires_at": int((now + timedelta(days=deps.loop.review_ttl_days)).timestamp()),
             }
         )
+        if deps.traffic:
+            deps.traffic.review_opened(prediction_id, now, deps.loop.review_ttl_days)
     logger.info(
         "classified",
         extra={

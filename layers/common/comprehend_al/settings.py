@@ -1,7 +1,8 @@
 """Settings: the one model of the environment, read once per process (names, prefixes, static choices).
 
-Every function gets the stack's common variables (``Settings``); the loop's functions and the analyze
-function add their own part (``Settings.loop``, ``Settings.analysis``), read from the same environment.
+Every function gets the stack's common variables (``Settings``); the loop's functions, the analyze function
+and the monitor add their own part (``Settings.loop``, ``.analysis``, ``.monitor``), read from the same
+environment.
 Values that change at run time (active model and endpoint ARNs, the selection metric, review tunables)
 live in SSM Parameter Store under ``PARAMETER_PREFIX``, never here.
 """
@@ -48,6 +49,17 @@ class AnalysisSettings(BaseModel):
     retention_days: int = Field(30, ge=1, alias="ANALYSIS_RETENTION_DAYS")
 
 
+class MonitorSettings(BaseModel):
+    """The monitor (drift, live accuracy, backlog, endpoint cost): its windows and thresholds."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    drift_window_hours: int = Field(24, ge=1, alias="DRIFT_WINDOW_HOURS")
+    drift_min_predictions: int = Field(50, ge=1, alias="DRIFT_MIN_PREDICTIONS")
+    low_confidence: float = Field(0.5, gt=0.0, le=1.0, alias="LOW_CONFIDENCE_THRESHOLD")
+    accuracy_window_hours: int = Field(168, ge=1, alias="LIVE_ACCURACY_WINDOW_HOURS")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -76,6 +88,7 @@ class Settings(BaseModel):
     # the parts of the functions that need more (read from the same environment by ``from_env``)
     loop: LoopSettings = Field(default_factory=LoopSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
 
     # S3 layout: one meaning per prefix.
     upload_prefix: str = "train/new/"
@@ -100,4 +113,4 @@ class Settings(BaseModel):
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """The settings of this process's environment (every part from the same variables)."""
         env = dict(os.environ if environ is None else environ)
-        return cls.model_validate({**env, "loop": env, "analysis": env})
+        return cls.model_validate({**env, "loop": env, "analysis": env, "monitor": env})

@@ -23,14 +23,17 @@ from comprehend_al.aws.stepfunctions import Executions
 from comprehend_al.inference import Analyzer, ResultRecorder
 from comprehend_al.labels import LabelDeps
 from comprehend_al.lifecycle.deps import Deps
+from comprehend_al.monitor import MonitorDeps
 from comprehend_al.pointers import Pointers
 from comprehend_al.predict import PredictDeps
 from comprehend_al.settings import Settings
 from comprehend_al.store.analyses import AnalysisResults
 from comprehend_al.store.label_buffer import LabelBuffer
+from comprehend_al.store.live_stats import LiveStats
 from comprehend_al.store.predictions import PredictionStore
 from comprehend_al.store.registry import Registry
 from comprehend_al.store.review_gate import ReviewGate
+from comprehend_al.traffic import Traffic
 
 F = TypeVar("F", bound=Callable[[], Any])
 _FACTORIES: list[Any] = []
@@ -87,7 +90,18 @@ def label_deps() -> LabelDeps:
         buffer=LabelBuffer(loop.label_buffer_table, lock_seconds=loop.flush_lock_seconds),
         bucket=Bucket(current.data_bucket),
         params=cached_parameters(),
+        traffic=traffic(),
     )
+
+
+@_once
+def traffic() -> Traffic | None:
+    """Live counters in the predictions table (functions that have it); vocabularies from the registry."""
+    current = settings()
+    if not current.loop.predictions_table:
+        return None
+    stats = LiveStats(current.loop.predictions_table, ttl_days=current.loop.prediction_ttl_days)
+    return Traffic(stats, Registry(current.registry_table))
 
 
 @_once
@@ -108,6 +122,7 @@ def predict_deps() -> PredictDeps:
         review=human_review(),
         labels=label_deps(),
         registry=Registry(current.registry_table),
+        traffic=traffic(),
     )
 
 
@@ -123,3 +138,18 @@ def recorder() -> ResultRecorder:
     if analysis.store_results and analysis.results_table:
         results = AnalysisResults(analysis.results_table)
     return ResultRecorder(settings=analysis, results=results)
+
+
+@_once
+def monitor_deps() -> MonitorDeps:
+    current = settings()
+    loop = current.loop
+    return MonitorDeps(
+        monitor=current.monitor,
+        registry=Registry(current.registry_table),
+        pointers=Pointers(cached_parameters()),
+        stats=LiveStats(loop.predictions_table, ttl_days=loop.prediction_ttl_days),
+        buffer=LabelBuffer(loop.label_buffer_table) if loop.label_buffer_table else None,
+        gate=ReviewGate(loop.predictions_table),
+        comprehend=boto3.client("comprehend", config=CLIENT_CONFIG),
+    )

@@ -105,6 +105,11 @@ class DataKind(Protocol):
 
     def evaluate(self, dataset: DatasetRef, job_output: bytes) -> dict[str, Any]: ...
 
+    def baseline(self, job_output: bytes) -> dict[str, Any] | None:
+        """What the model's test-job predictions look like (:class:`comprehend_al.drift.Profile`), if
+        this kind's live traffic is watched for drift."""
+        ...
+
 
 STORED_DATASET_LIMITS = Limits(max_file_bytes=5 * 1024**3)  # Comprehend's training-data limit: 5 GB
 

@@ -17,6 +17,7 @@ from comprehend_al.datasets.classification import (
     parse_upload,
     to_csv,
 )
+from comprehend_al.drift import baseline_profile
 from comprehend_al.kinds.base import (
     STORED_DATASET_LIMITS,
     KindSpec,
@@ -135,6 +136,17 @@ class ClassifierData:
             self._test_rows(), read_job_output(job_output), multi_label=self.settings.multi_label
         )
         return metrics.model_dump(mode="json")
+
+    def baseline(self, job_output: bytes) -> dict[str, Any] | None:
+        """The drift baseline: what the model predicted on the fixed test set (no text kept)."""
+        rows = self._test_rows()
+        top, texts = [], []
+        for prediction in read_job_output(job_output):
+            if prediction.scores and 0 <= prediction.line < len(rows):
+                best = max(prediction.scores, key=lambda s: s.score)
+                top.append((best.name, best.score))
+                texts.append(rows[prediction.line].text)
+        return baseline_profile(top, texts).model_dump(mode="json")
 
 
 def _ops(client: Any, settings: Settings) -> ModelOps:

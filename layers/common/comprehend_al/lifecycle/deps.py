@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-
 from comprehend_al.aws.comprehend import ComprehendClient, ModelOps
 from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.sns import Notifier
@@ -19,7 +17,7 @@ from comprehend_al.errors import (
 )
 from comprehend_al.kinds import DataKind, data_kinds, spec
 from comprehend_al.models import ModelKind
-from comprehend_al.observability import METRICS_NAMESPACE
+from comprehend_al.observability import emit
 from comprehend_al.pointers import Pointers, PrefixedStore, version_of_arn
 from comprehend_al.settings import Settings
 from comprehend_al.store.registry import Registry
@@ -84,8 +82,5 @@ def champion(kind: ModelKind, deps: Deps) -> tuple[str, str] | None:
 
 
 def count(name: str, kind: ModelKind, value: int = 1) -> None:
-    """A CloudWatch metric (EMF, written at once) with the model kind as its dimension."""
-    metric = EphemeralMetrics(namespace=METRICS_NAMESPACE)  # its own dimensions, unlike the shared Metrics
-    metric.add_dimension(name="ModelKind", value=kind.value)
-    metric.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    metric.flush_metrics()
+    """A count metric of ``kind`` (:func:`comprehend_al.observability.emit`; write the name out)."""
+    emit(name, kind.value, value)

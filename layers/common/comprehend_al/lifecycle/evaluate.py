@@ -17,7 +17,7 @@ from comprehend_al.lifecycle.deps import (
     next_attempt,
 )
 from comprehend_al.models import ModelKind, ModelStatus, SelectionMetric
-from comprehend_al.observability import logger
+from comprehend_al.observability import MetricUnit, emit, logger
 from comprehend_al.state import (
     Evaluation,
     ModelState,
@@ -26,6 +26,7 @@ from comprehend_al.state import (
     TestState,
 )
 
+NO_UNIT = MetricUnit.NoUnit
 SCALAR_METRICS_DROPPED = ("confusion_matrix", "per_type", "labels")  # kept in the registry, not the state
 
 
@@ -113,8 +114,12 @@ def evaluate_model(run: Run, test: TestState, deps: Deps) -> Evaluation:
     data = deps.data(run.kind)
     results: dict[str, dict[str, Any]] = {}
     for job in test.jobs:
-        metrics = data.evaluate(run.dataset, get_uri(job.output_uri, deps.bucket.client))
+        output = get_uri(job.output_uri, deps.bucket.client)
+        metrics = data.evaluate(run.dataset, output)
         deps.registry.add_evaluation(run.kind, job.version, test.test_version, metrics)
+        baseline = data.baseline(output)  # the drift monitor compares live traffic with it
+        if baseline is not None:
+            deps.registry.update_model(run.kind, job.version, baseline=baseline)
         results[job.role] = _scalars(metrics)
     active = champion(run.kind, deps)
     champion_metrics = results.get("champion")
@@ -123,6 +128,9 @@ def evaluate_model(run: Run, test: TestState, deps: Deps) -> Evaluation:
         stored = record.evaluations.get(test.test_version) if record else None
         champion_metrics = _scalars(stored) if stored else None
     metric, _ = selection_config(run.kind, deps)
+    emit("ChallengerScore", run.kind.value, float(results["challenger"].get(metric.value) or 0), NO_UNIT)
+    if champion_metrics and champion_metrics.get(metric.value) is not None:
+        emit("ChampionScore", run.kind.value, float(champion_metrics[metric.value]), NO_UNIT)
     logger.info(
         "evaluated",
         extra={

@@ -53,7 +53,7 @@ def finish_run(state: RunState, deps: Deps) -> RunOutcome:
             outcome = RunOutcome(kind=run.kind, version=run.version, outcome="promoted", reason=reason)
         else:
             raise InvalidRequest(f"FinishRun needs outcome promoted or rejected, got {state.outcome!r}")
-        count(f"Runs{outcome.outcome.capitalize()}", run.kind)
+        count("RunsPromoted" if outcome.outcome == "promoted" else "RunsRejected", run.kind)
         deps.notifier.publish(
             f"{run.kind.value} {run.version}: {outcome.outcome}",
             {**_summary(state), "outcome": outcome.outcome, "reason": outcome.reason},

@@ -35,6 +35,7 @@ class ModelRecord(_Record):
     training_metrics: dict[str, Any] | None = None
     evaluations: dict[str, dict[str, Any]] = Field(default_factory=dict)  # test-set version → metrics
     selection: dict[str, Any] | None = None
+    baseline: dict[str, Any] | None = None  # drift.Profile of its test-job predictions (latest test set)
     promoted_at: str | None = None
     created_at: str = ""
     updated_at: str = ""
@@ -59,6 +60,7 @@ class ModelChanges(TypedDict, total=False):
     training_metrics: dict[str, Any]
     evaluations: dict[str, dict[str, Any]]
     selection: dict[str, Any]
+    baseline: dict[str, Any]
     promoted_at: str
 
 
