@@ -22,10 +22,9 @@ Fault kinds, for each Task state:
   at that moment instead of after ``TimeoutSeconds`` (see ``lifecycle_faults.time_out``): TIMED_OUT.
 
 HandleFailure is reached through a primary failure (the new endpoint ends FAILED) and then faulted.
-Each (scenario, invariant) pair is one test; the pairs that fail until issue 8's fixes land are listed in
-``EXPECTED_FAILURES``, marked ``xfail(strict=True)``: a fix that makes one pass turns it red until the
-mark is removed. 80 scenarios x 5 invariants, about 7 s a scenario (9 minutes in all): ``make test-slow``;
-``-k PromoteModel`` runs one state's scenarios.
+Each (scenario, invariant) pair is one test. All 400 pass; a known failure would be listed in
+``ROOT_CAUSES`` with its cause and marked ``xfail(strict=True)``. 80 scenarios x 5 invariants, about 7 s
+a scenario (9 to 11 minutes in all): ``make test-slow``; ``-k PromoteModel`` runs one state's scenarios.
 """
 
 from __future__ import annotations
@@ -111,70 +110,10 @@ MID_RUN = (
     "StartEndpoint",
     "GetEndpointStatus",
 )
-ROOT_CAUSES: list[tuple[str, list[str], tuple[int, ...]]] = [
-    (
-        "an execution that ends without FinishRun/HandleFailure (stopped, timed out, PreparationFailed "
-        "after the lock was taken) keeps the kind's lock and notifies nobody: no reconciler",
-        [f"PrepareTrainingData-{fault}" for fault in ("crash_after", *INTERRUPTED)]
-        + [
-            f"{state}-{fault}"
-            for state in (*MID_RUN, "PromoteModel", "DeleteOldEndpoint")
-            for fault in INTERRUPTED
-        ],
-        (4, 5),
-    ),
-    (
-        "an execution that ends mid-run leaves its registry row 'training'/'trained' (and an endpoint it "
-        "created or the old one it was to delete): no reconciler",
-        [f"{state}-{fault}" for state in (*MID_RUN, "PromoteModel") for fault in INTERRUPTED],
-        (2,),
-    ),
-    (
-        "PreparationFailed notifies nobody and leaves the upload under train/new/ until another upload "
-        "comes: nothing retries or re-drives it",
-        ["PrepareTrainingData-service_error", "PrepareTrainingData-crash_before"],
-        (3, 5),
-    ),
-    (
-        "the active pointer is two parameters: a promotion cut after the first write serves the new "
-        "endpoint under the old model's name, and its retry takes the new endpoint for the previous one "
-        "and never deletes the old endpoint",
-        ["PromoteModel-throttle", "PromoteModel-service_error"],
-        (2,),
-    ),
-    ("the active pointer is two parameters (see above)", ["PromoteModel-service_error"], (1,)),
-    (
-        "a failure after promotion goes to HandleFailure, which marks the serving model failed (the "
-        "registry has no active version) and leaves the old endpoint running",
-        [
-            "PromoteModel-crash_after",
-            "FinishRun-service_error",
-            "FinishRun-crash_before",
-            "FinishRun-crash_after",
-        ],
-        (1, 5),
-    ),
-    ("a failure after promotion goes to HandleFailure (see above)", ["PromoteModel-crash_after"], (2,)),
-    (
-        "an endpoint left behind when the run lost track of it (StartEndpoint died after creating it) or "
-        "its deletion failed (DeleteOldEndpoint refused or crashed, HandleFailure's cleanup throttled or "
-        "refused: its errors are swallowed, not retried): no reconciler deletes it",
-        [
-            "StartEndpoint-crash_after",
-            "DeleteOldEndpoint-service_error",
-            "DeleteOldEndpoint-crash_before",
-            "HandleFailure-throttle",
-            "HandleFailure-service_error",
-        ],
-        (2,),
-    ),
-    (
-        "HandleFailure dying before it runs ends the execution with the lock held, the new endpoint up, "
-        "the registry row 'trained' and no notification (no Catch behind it, no reconciler)",
-        ["HandleFailure-crash_before"],
-        (2, 4, 5),
-    ),
-]
+# Known failures (scenario, invariants) with their root cause, marked xfail(strict=True) below. Empty: every
+# scenario holds every invariant since the exactly-once work (one-parameter pointer, idempotent creates,
+# the reconciler, per-version merges, no un-promotion); a regression fails its test instead.
+ROOT_CAUSES: list[tuple[str, list[str], tuple[int, ...]]] = []
 EXPECTED_FAILURES: dict[tuple[str, int], str] = {
     (scenario_id, invariant): reason
     for reason, scenario_ids, invariants in ROOT_CAUSES
