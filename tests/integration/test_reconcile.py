@@ -148,7 +148,7 @@ def test_an_execution_that_ended_badly_is_reported_with_its_cause(
     report = reconcile(offline, event)
 
     assert report["execution"]["status"] == "FAILED" and report["execution"]["error"] == "RunFailed"
-    assert any(
-        n.get("outcome") == "reconciled" and n["execution"]["status"] == "FAILED" for n in notifications()
-    )
+    notes = [n for n in notifications() if n.get("stage") == "execution"]
+    assert notes and notes[0]["outcome"] == "failed" and notes[0]["execution"]["status"] == "FAILED"
+    assert notes[0]["reason"].startswith("execution FAILED: RunFailed")
     assert registry(offline).lock_holder(CLF) is None
