@@ -55,9 +55,9 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import minimize, minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB
 from sklearn.svm import LinearSVC
+from threadpoolctl import threadpool_limits
 
 from local.comprehend.engines import encoders as encoding
 
@@ -78,6 +78,8 @@ ENCODERS = ("use", "minilm-l6")
 SHORT_ENCODERS = frozenset({"minilm-l6"})
 SHORT_DOCUMENT_CHARS = 160  # median length up to which SHORT_ENCODERS are used
 DENSE_C = 20.0  # logistic regression on embeddings: weak regularisation (held-out accuracy)
+DENSE_MAX_ITER = 100  # L-BFGS iterations (BANKING77 converges in ~65); a warm-started refit needs fewer
+DENSE_REFIT_ITER = 40
 DENSE_WEIGHT_STEP = 0.1
 NOVELTY_QUANTILE = 0.02  # in-domain documents less similar than this share of held-out ones start to fade
 NOVELTY_POWER = 2.0
@@ -410,21 +412,43 @@ def _encoders_for(texts: list[str], requested: tuple[str, ...] | None) -> list[e
 
 
 def _fit_dense(
-    vectors: np.ndarray, y: np.ndarray, n_labels: int, start: tuple[np.ndarray, np.ndarray] | None = None
+    vectors: np.ndarray,
+    y: np.ndarray,
+    n_labels: int,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+    max_iter: int = DENSE_MAX_ITER,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Logistic regression on embeddings → (coef, intercept) with one row per label (also for 2 labels);
-    ``start``: a previous fit's (coef, intercept) to warm-start from (the refit on all the data)."""
-    lr = LogisticRegression(C=DENSE_C, max_iter=300, warm_start=start is not None)
-    if start is not None:
-        coef, intercept = start
-        lr.coef_, lr.intercept_ = (
-            (coef[1:] - coef[:1], intercept[1:] - intercept[:1]) if n_labels == 2 else start
+    """Multinomial logistic regression on embeddings (L2, ``C`` = DENSE_C as in scikit-learn) → (coef,
+    intercept), one row per label; ``start``: a previous fit to warm-start from (the refit on all data).
+
+    Written out (float32 products, L-BFGS, one BLAS thread) rather than scikit-learn's: ~5x faster here, and
+    on a busy 2-core machine multi-threaded BLAS is slower still (BANKING77: 2-3 s instead of 10-20 s)."""
+    n, d = vectors.shape
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    target = np.zeros((n, n_labels), dtype=np.float32)
+    target[np.arange(n), y] = 1.0
+    reg = 1.0 / (DENSE_C * n)
+    size = d * n_labels
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w = theta[:size].reshape(d, n_labels).astype(np.float32)
+        z = x @ w + theta[size:].astype(np.float32)
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        total = e.sum(axis=1, keepdims=True)
+        value = -float(np.sum(z[np.arange(n), y] - np.log(total[:, 0]))) / n
+        value += 0.5 * reg * float(np.dot(theta[:size], theta[:size]))
+        residual = e / total - target
+        grad_w = (x.T @ residual) / n + reg * w
+        return value, np.concatenate([grad_w.ravel(), residual.sum(axis=0) / n]).astype(np.float64)
+
+    theta0 = np.zeros(size + n_labels) if start is None else np.concatenate([start[0].T.ravel(), start[1]])
+    with threadpool_limits(limits=1, user_api="blas"):
+        result = minimize(
+            loss, theta0, jac=True, method="L-BFGS-B", options={"maxiter": max_iter, "gtol": 1e-4}
         )
-    lr.fit(vectors, y)
-    if n_labels == 2:
-        w, b = lr.coef_[0], lr.intercept_[0]
-        return np.ascontiguousarray(np.vstack([-w, w]) / 2, dtype=np.float32), np.array([-b, b]) / 2
-    return np.ascontiguousarray(lr.coef_, dtype=np.float32), np.asarray(lr.intercept_, dtype=np.float64)
+    coef = np.ascontiguousarray(result.x[:size].reshape(d, n_labels).T, dtype=np.float32)
+    return coef, np.asarray(result.x[size:], dtype=np.float64)
 
 
 def _choose_weights(parts: list[np.ndarray], y: np.ndarray) -> tuple[float, ...]:
@@ -548,7 +572,8 @@ def _train_multi_class(
         nb = ComplementNB(alpha=0.3).fit(x, y)
         model.nb_log_prob = np.ascontiguousarray(nb.feature_log_prob_.T, dtype=np.float32)
     for name, v in vectors.items():
-        coef, intercept = _fit_dense(v, y, len(names), starts.get(name))
+        start = starts.get(name)
+        coef, intercept = _fit_dense(v, y, len(names), start, DENSE_REFIT_ITER if start else DENSE_MAX_ITER)
         if equal_intercepts:
             intercept = np.full_like(intercept, intercept.mean())
         model.dense.append(DenseHead(name, coef, intercept))
