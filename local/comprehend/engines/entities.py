@@ -2,10 +2,15 @@
 
 Documents are tokenised with a regular expression that keeps character offsets; the training spans become
 BIO tags (IOB2) over the tokens; a CRF (CRFsuite through ``python-crfsuite``, the backend of
-sklearn-crfsuite) learns them from word, shape, prefix/suffix and +-2 neighbour features, plus a
-gazetteer of the training entities. Predictions come back shaped like Comprehend's ``DetectEntities``
+sklearn-crfsuite) learns them from word, shape, prefix/suffix and +-2 neighbour features, word clusters and
+a gazetteer of the training entities. Predictions come back shaped like Comprehend's ``DetectEntities``
 output, with character offsets into the original text and, as ``Score``, the lowest CRF marginal
 probability of the span's tags (an upper bound of the probability of the whole span).
+
+Word clusters: k-means classes (k = 64, 256, 1024) of MiniLM's WordPiece embeddings, prepared at install
+time (:func:`local.comprehend.engines.encoders.word_clusters`); a word outside the WordPiece vocabulary
+takes its first piece's (``fc…``). They tell the CRF that an unseen ``Rotterdam`` is a word like
+``Antwerp``. Without them (encoders not prepared) the features are the others'.
 
 Gazetteer: every annotated span's token sequence with its most frequent type; a document's tokens are
 matched greedily (longest first, up to GAZETTEER_MAX_TOKENS) and each matched token gets ``gaz=B-TYPE`` /
@@ -37,6 +42,8 @@ from typing import Any
 
 import pycrfsuite
 from comprehend_al.datasets.entities import Annotation
+
+from local.comprehend.engines import encoders
 
 TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|\w+(?:[-.,&/:]\w+)*|[^\w\s]")
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -135,6 +142,23 @@ def _token_features(word: str) -> tuple[list[str], list[str]]:
     return own, shared
 
 
+def _cluster_features(tokens: Sequence[Token]) -> list[list[str]] | None:
+    """Per token: its word-cluster ids at every size (``c64=…``; ``fc64=…`` when from its first piece)."""
+    clusters = encoders.word_clusters()
+    if clusters is None:
+        return None
+    out: list[list[str]] = []
+    for token in tokens:
+        found = clusters.lookup(token.text)
+        if found is None:
+            out.append([])
+            continue
+        first, ids = found
+        prefix = "fc" if first else "c"
+        out.append([f"{prefix}{size}={i}" for size, i in zip(clusters.sizes, ids, strict=True)])
+    return out
+
+
 def features(tokens: Sequence[Token], text: str) -> list[list[str]]:
     """CRFsuite attribute lists, one per token."""
     letters = [ch for ch in text if ch.isalpha()]
@@ -164,6 +188,17 @@ def features(tokens: Sequence[Token], text: str) -> list[list[str]]:
         if i < n - 1:
             feats.append(f"w|+1w={lower}|{tokens[i + 1].text.lower()}")
         result.append(feats)
+    clusters = _cluster_features(tokens)
+    if clusters is not None:
+        for i, feats in enumerate(result):
+            feats.extend(clusters[i])
+            if tokens[i].text[:1].isupper():  # a capitalised word of this class (the clusters are uncased)
+                feats.extend("T" + f for f in clusters[i][1:2])
+            for offset in (-2, -1, 1, 2):
+                j = i + offset
+                if 0 <= j < n:
+                    shared = clusters[j][1:3] if abs(offset) == 1 else clusters[j][1:2]
+                    feats.extend(f"{offset:+d}{f}" for f in shared)
     return result
 
 
