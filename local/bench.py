@@ -168,6 +168,20 @@ def expected_calibration_error(top_scores: list[float], correct: list[bool], bin
     return round(float(total), 4)
 
 
+def encoders_in_use(texts: list[str]) -> list[str]:
+    """The sentence encoders the engine blends in for these training texts (loadable in this process)."""
+    from local.comprehend.engines.classification import _encoders_for
+
+    return [e.name for e in _encoders_for(texts, None)]
+
+
+def word_clusters_in_use() -> bool:
+    """Whether the entity engine's word-cluster features are available in this process."""
+    from local.comprehend.engines.encoders import word_clusters
+
+    return word_clusters() is not None
+
+
 def percentile(values: list[float], q: float) -> float:
     import numpy as np
 
@@ -291,6 +305,7 @@ def run_classifier(
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
         **calibration,
+        "encoders": encoders_in_use(train_texts),
         "service_metrics": props["ClassifierMetadata"]["EvaluationMetrics"],
         "baseline": base,
     }
@@ -434,6 +449,7 @@ def run_entities(train_dir: Path, test_dir: Path, max_docs: int | None) -> dict[
         },
         "train_seconds": round(train_seconds, 2),
         "service_train_seconds": round(service_seconds, 2),
+        "word_clusters": word_clusters_in_use(),
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
         "service_metrics": service_metrics,
