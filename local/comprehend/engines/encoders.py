@@ -47,6 +47,7 @@ ENV_DIR = "COMPREHEND_ENCODERS_DIR"
 ENV_SELECT = "COMPREHEND_ENCODERS"  # "none" turns the encoders off (sparse models only)
 MAX_TOKENS = 128  # WordPiece tokens per document (news items average ~55)
 BATCH = 32
+BATCH_THREADS = max(1, min(2, os.cpu_count() or 1))
 CACHE_MAX_TEXTS = 150_000  # per encoder (~230 MB at 384 float32 dimensions)
 
 
@@ -138,31 +139,43 @@ class Encoder:
     """One prepared ONNX encoder: ``encode(texts)`` → L2-normalised float32 rows, cached per text."""
 
     def __init__(self, spec: EncoderSpec, directory: Path) -> None:
-        import onnxruntime as ort
-
         self.spec = spec
         self.encoded = 0  # documents run through the model (cache misses), for tests and logs
         self._cache: dict[bytes, np.ndarray] = {}
         self._lock = threading.Lock()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, min(2, os.cpu_count() or 1))
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # shared CPUs: no busy waits
+        self._path = directory / spec.model_file
         self._tokenizer: Any = None
-        if spec.kind == "use":
-            from onnxruntime_extensions import get_library_path
-
-            options.register_custom_ops_library(get_library_path())
-        else:
+        if spec.kind == "bert":
             from tokenizers import Tokenizer
 
             self._tokenizer = Tokenizer.from_file(str(directory / TOKENIZER_FILE))
             self._tokenizer.enable_truncation(MAX_TOKENS)
             self._tokenizer.no_padding()
-        self._session = ort.InferenceSession(
-            str(directory / spec.model_file), options, providers=["CPUExecutionProvider"]
-        )
-        self._inputs = {i.name for i in self._session.get_inputs()}
+        # batches (training) use up to 2 threads; single documents (real time) one, created on first use:
+        # a thread hand-off per operator costs more than it saves on one short document, above all on a
+        # busy machine
+        self._sessions: dict[int, Any] = {}
+        self._session_lock = threading.Lock()
+        self._inputs = {i.name for i in self._session(BATCH_THREADS).get_inputs()}
+
+    def _session(self, threads: int) -> Any:
+        with self._session_lock:
+            return self._sessions.get(threads) or self._new_session(threads)
+
+    def _new_session(self, threads: int) -> Any:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # shared CPUs
+        if self.spec.kind == "use":
+            from onnxruntime_extensions import get_library_path
+
+            options.register_custom_ops_library(get_library_path())
+        session = ort.InferenceSession(str(self._path), options, providers=["CPUExecutionProvider"])
+        self._sessions[threads] = session
+        return session
 
     @property
     def name(self) -> str:
@@ -197,21 +210,21 @@ class Encoder:
             self._cache.clear()
 
     def _run(self, texts: list[str]) -> np.ndarray:
+        session = self._session(1 if len(texts) == 1 else BATCH_THREADS)
         out = np.empty((len(texts), self.spec.dim), dtype=np.float32)
-        order = np.argsort(
-            [len(t) for t in texts], kind="stable"
-        )  # similar lengths batch with little padding
+        order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths: little padding
         for start in range(0, len(texts), BATCH):
             rows = order[start : start + BATCH]
             batch = [texts[i] for i in rows]
-            out[rows] = self._use(batch) if self.spec.kind == "use" else self._bert(batch)
+            out[rows] = self._use(session, batch) if self.spec.kind == "use" else self._bert(session, batch)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.asarray(out / np.where(norms > 0, norms, 1.0), dtype=np.float32)
 
-    def _use(self, batch: list[str]) -> np.ndarray:
-        return np.asarray(self._session.run(None, {"inputs": np.array(batch, dtype=object)})[0])
+    @staticmethod
+    def _use(session: Any, batch: list[str]) -> np.ndarray:
+        return np.asarray(session.run(None, {"inputs": np.array(batch, dtype=object)})[0])
 
-    def _bert(self, batch: list[str]) -> np.ndarray:
+    def _bert(self, session: Any, batch: list[str]) -> np.ndarray:
         encodings = self._tokenizer.encode_batch(batch)
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(batch), width), dtype=np.int64)
@@ -222,7 +235,7 @@ class Encoder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        states = next(o for o in self._session.run(None, feed) if np.ndim(o) == 3)  # (batch, tokens, dim)
+        states = next(o for o in session.run(None, feed) if np.ndim(o) == 3)  # (batch, tokens, dim)
         summed = np.einsum("btd,bt->bd", states, mask.astype(states.dtype))
         return np.asarray(summed / mask.sum(axis=1, keepdims=True))
 
