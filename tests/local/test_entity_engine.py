@@ -11,6 +11,7 @@ from comprehend_al.entity_metrics import evaluate_entities
 
 from local.comprehend.engines import encoders
 from local.comprehend.engines.entities import (
+    TOKEN_KEY,
     EntityModel,
     bio_tags,
     build_gazetteer,
@@ -161,6 +162,7 @@ def test_gazetteer_matches_the_longest_known_entity() -> None:
     tags = gazetteer_tags(tokens, gazetteer)
 
     assert gazetteer[("acme", "corp")] == "ORG"
+    assert gazetteer[(TOKEN_KEY, "smith")] == "PER"  # each word alone: the type of the entities it was in
     assert tags == ["B-PER", "I-PER", "", "", "", "", "B-ORG", "I-ORG", "", "B-LOC", ""]
 
 

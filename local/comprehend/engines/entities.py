@@ -14,10 +14,12 @@ takes its first piece's (``fc…``). They tell the CRF that an unseen ``Rotterda
 
 Gazetteer: every annotated span's token sequence with its most frequent type; a document's tokens are
 matched greedily (longest first, up to GAZETTEER_MAX_TOKENS) and each matched token gets ``gaz=B-TYPE`` /
-``gaz=I-TYPE`` (also seen by its +-1 neighbours). Built from all of the training data it would always fire
-on training documents, and the CRF would trust it blindly (CoNLL-2003 dev F1 0.77, per the design notes),
-so training documents see a gazetteer built out of fold: from the other GAZETTEER_FOLDS - 1 folds. The
-saved model keeps the gazetteer of all the training data for prediction.
+``gaz=I-TYPE`` (also seen by its +-1 neighbours); each word of a span also counts alone (``gw=TYPE``: the
+type of the entities the word was part of, so ``Smith`` in a new full name still hints at a person). Built
+from all of the training data it would always fire on training documents, and the CRF would trust it blindly
+(CoNLL-2003 dev F1 0.77, per the design notes), so training documents see a gazetteer built out of fold:
+from the other GAZETTEER_FOLDS - 1 folds. The saved model keeps the gazetteer of all the training data for
+prediction.
 
 Measure on real data::
 
@@ -56,6 +58,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 GAZETTEER_FOLDS = 2
 GAZETTEER_MAX_TOKENS = 6
+GAZETTEER_TOKENS = True
+TOKEN_KEY = "\x00"  # gazetteer keys (TOKEN_KEY, word): the type of the entities a word was part of
 FORMAT_MAGIC = b"LOCAL-ENTITY-MODEL-1\n"  # saved model: magic + pickle {crf, gazetteer}; else raw CRFsuite
 
 
@@ -240,6 +244,9 @@ def build_gazetteer(documents: Sequence[Sequence[Token]], spans: Sequence[Sequen
             words = tuple(t.text.lower() for t in tokens if t.begin >= span.begin and t.end <= span.end)
             if 0 < len(words) <= GAZETTEER_MAX_TOKENS:
                 counts[words][span.type] += 1
+            if GAZETTEER_TOKENS:
+                for word in words:  # also each word alone: the type of entities it was part of
+                    counts[(TOKEN_KEY, word)][span.type] += 1
     return {words: c.most_common(1)[0][0] for words, c in counts.items()}
 
 
@@ -264,9 +271,14 @@ def gazetteer_tags(tokens: Sequence[Token], gazetteer: Gazetteer) -> list[str]:
     return tags
 
 
-def _with_gazetteer(feats: list[list[str]], tags: list[str]) -> list[list[str]]:
+def _with_gazetteer(
+    feats: list[list[str]], tags: list[str], tokens: Sequence[Token], gazetteer: Gazetteer
+) -> list[list[str]]:
     n = len(tags)
     for i, row in enumerate(feats):
+        part_of = gazetteer.get((TOKEN_KEY, tokens[i].text.lower()))
+        if part_of is not None:
+            row.append("gw=" + part_of)
         if tags[i]:
             row.append("gaz=" + tags[i])
             row.append("gaz=" + tags[i][2:])
@@ -294,7 +306,11 @@ class EntityModel:
         if not tokens:
             return []
         tagger = self._tagger
-        tagger.set(_with_gazetteer(features(tokens, text), gazetteer_tags(tokens, self.gazetteer)))
+        tagger.set(
+            _with_gazetteer(
+                features(tokens, text), gazetteer_tags(tokens, self.gazetteer), tokens, self.gazetteer
+            )
+        )
         tags = tagger.tag()
         entities = []
         for first, last, type_ in decode(tags):
@@ -359,9 +375,8 @@ def train(
     ]
     for i, (text, tokens, doc_spans) in enumerate(zip(documents, tokenized, spans, strict=True)):
         if tokens:
-            feats = _with_gazetteer(
-                features(tokens, text), gazetteer_tags(tokens, folds[i % GAZETTEER_FOLDS])
-            )
+            fold = folds[i % GAZETTEER_FOLDS]
+            feats = _with_gazetteer(features(tokens, text), gazetteer_tags(tokens, fold), tokens, fold)
             trainer.append(feats, bio_tags(tokens, doc_spans))
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         path = Path(tmp) / "model.crfsuite"
