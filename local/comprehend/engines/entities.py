@@ -51,7 +51,7 @@ TOKEN = re.compile(r"(?:[^\W\d_]\.){2,}|\w+(?:[-.,&/:]\w+)*|[^\w\s]")
 DEFAULT_PARAMS: dict[str, Any] = {
     "c1": 0.05,
     "c2": 0.05,
-    "max_iterations": 100,
+    "max_iterations": 70,  # CoNLL-2003 dev: F1 0.9169 at 70, 0.9161 at 100, ~35 % less training time
     "feature.possible_transitions": True,
 }
 
