@@ -10,7 +10,7 @@ from comprehend_kit import multi_label_rows, rows
 from comprehend_shapes import output_errors
 
 from local.comprehend.engines import encoders as encoding
-from local.comprehend.engines.classification import ClassifierModel, Novelty, train
+from local.comprehend.engines.classification import ClassifierModel, Novelty, _encoders_for, train
 
 LABELS = ["SPORTS", "FINANCE", "COOKING", "TRAVEL"]
 
@@ -146,6 +146,15 @@ def test_novelty_keeps_the_ranking_and_lowers_only_the_confidence() -> None:
 
 
 @needs_encoder
+def test_minilm_joins_use_on_large_sets_of_short_documents_only() -> None:
+    short, long = "where is my card?", "a news item of some length, " * 8
+    assert [e.name for e in _encoders_for([short] * 300, None)] == ["use"]
+    assert [e.name for e in _encoders_for([short] * 2000, None)] == ["use", "minilm-l6"]
+    assert [e.name for e in _encoders_for([long] * 2000, None)] == ["use"]
+    assert _encoders_for([short] * 2000, ()) == []
+
+
+@needs_encoder
 def test_a_second_fit_encodes_only_the_new_documents() -> None:
     # Given a model trained once (its documents' embeddings are now cached)
     texts, labels = _tickets(120, seed=4)
@@ -163,9 +172,9 @@ def test_a_second_fit_encodes_only_the_new_documents() -> None:
 
 @needs_encoder
 def test_embeddings_are_blended_and_the_model_round_trips(tmp_path: Path) -> None:
-    texts, labels = _tickets(300, seed=6)
-    model = train(texts, labels, multi_label=False)
-    assert [h.encoder for h in model.dense] == ["use", "minilm-l6"]  # short documents: both encoders
+    texts, labels = _tickets(250, seed=6)
+    model = train(texts, labels, multi_label=False, encoders=("use", "minilm-l6"))
+    assert [h.encoder for h in model.dense] == ["use", "minilm-l6"]
     assert len(model.weights) == 3 and sum(model.weights) == pytest.approx(1.0)
     model.save(tmp_path / "model.pkl")
     loaded = ClassifierModel.load(tmp_path / "model.pkl")
