@@ -11,8 +11,8 @@ then the model is refitted on all of it:
 * ``p = (1 - w) · p_svm + w · p_nb``, ``w`` ∈ {0, .15, .3, .45} maximising held-out accuracy (ties →
   the first);
 * sentence embeddings (when the encoders are prepared, see ``encoders.py``): a multinomial logistic
-  regression per encoder (USE always, MiniLM-L6 for short documents), blended with ``p`` as a weighted
-  geometric mean, the weights on a 0.1 grid maximising held-out accuracy (ties: log-loss);
+  regression per encoder (USE always, MiniLM-L6 on large sets of short documents), blended with ``p`` as
+  a weighted geometric mean, the weights on a 0.1 grid maximising held-out accuracy (ties: log-loss);
 * then a power ``p^τ`` (renormalised) minimising the held-out log-loss;
 * novelty: scores fade toward 1/K for documents less similar to every label's centroid (USE space, else the
   word TF-IDF space) than 98 % of the training documents are (see :class:`Novelty`). The ranking is kept,
