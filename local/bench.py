@@ -9,7 +9,11 @@ trains through boto3 over HTTP, creates an endpoint and sends every test documen
 object.
 
 Classifiers (``--kind classifier``, Comprehend CSV files): ``TestS3Uri`` = the test file; a plain TF-IDF +
-logistic regression baseline is trained on the same data in the same process for comparison.
+logistic regression baseline is trained on the same data in the same process for comparison. Calibration:
+``ece`` is the expected calibration error of the top score on the test set (15 equal-width bins; multi-class
+only), ``mean_top_score`` its mean; ``off_topic.mean_top_score`` is the mean top score of the fixed
+:data:`OFF_TOPIC` texts (greetings, unrelated questions, gibberish), which should sit well below it, and
+``off_topic.below_0_5`` the share of them scored under 0.5 (they would reach human review).
 
 Entity recognizers (``--kind entities``, folders holding ``documents.txt`` + ``annotations.csv``):
 ``EntityTypes`` = every type in the training annotations. The recognizer trains on all of the training
@@ -35,6 +39,41 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Texts that belong to no label of any benchmark: a model should not be sure about them.
+OFF_TOPIC = (
+    "hi there",
+    "hello",
+    "good morning!",
+    "hey, how are you doing today?",
+    "thanks, bye",
+    "ok",
+    "why",
+    "yes please",
+    "lol",
+    "see you tomorrow",
+    "what is the capital of France?",
+    "how tall is Mount Everest",
+    "who wrote Pride and Prejudice?",
+    "what's your favourite colour",
+    "can you recommend a good pizza place nearby",
+    "how do I boil an egg",
+    "is it going to rain this weekend",
+    "tell me a joke about cats",
+    "what time is it in Tokyo",
+    "my dog keeps chewing the sofa cushions",
+    "which planet has the most moons",
+    "how many legs does a spider have",
+    "the quick brown fox jumps over the lazy dog",
+    "I like turtles",
+    "asdkjh qwe zzxv",
+    "lorem ipsum dolor sit amet",
+    "xyzzy plugh",
+    "qwertyuiop asdfghjkl",
+    "123 456 789",
+    "!!!???",
+    "blorft snazzle wib",
+    "aaaaaaaaaaaa",
+)
 BUCKET = "local-bench"
 ROLE = "arn:aws:iam::123456789012:role/local-bench"
 REGION = "us-east-1"
@@ -115,6 +154,34 @@ def baseline(
     return {**scores(test_labels, predicted, labels, multi_label), "train_seconds": round(seconds, 2)}
 
 
+def expected_calibration_error(top_scores: list[float], correct: list[bool], bins: int = 15) -> float:
+    """Σ_b (n_b / n) · |accuracy_b - mean score_b| over equal-width bins of the top score."""
+    import numpy as np
+
+    scores_, hits = np.asarray(top_scores, dtype=float), np.asarray(correct, dtype=float)
+    which = np.minimum((scores_ * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.sum() / len(scores_) * abs(hits[mask].mean() - scores_[mask].mean())
+    return round(float(total), 4)
+
+
+def encoders_in_use(texts: list[str]) -> list[str]:
+    """The sentence encoders the engine blends in for these training texts (loadable in this process)."""
+    from local.comprehend.engines.classification import _encoders_for
+
+    return [e.name for e in _encoders_for(texts, None)]
+
+
+def word_clusters_in_use() -> bool:
+    """Whether the entity engine's word-cluster features are available in this process."""
+    from local.comprehend.engines.encoders import word_clusters
+
+    return word_clusters() is not None
+
+
 def percentile(values: list[float], q: float) -> float:
     import numpy as np
 
@@ -183,19 +250,44 @@ def run_classifier(
             key = "Labels" if multi_label else "Classes"
             latencies: list[float] = []
             predicted: list[list[str]] = []
+            top_scores: list[float] = []
             for i, text in enumerate(test_texts):
                 text = text.encode("utf-8")[: service.max_text_bytes].decode("utf-8", "ignore")
                 t0 = time.perf_counter()
                 result = comprehend.classify_document(Text=text, EndpointArn=endpoint["EndpointArn"])
                 latencies.append((time.perf_counter() - t0) * 1000)
                 ranked = result[key]
+                top_scores.append(max((r["Score"] for r in ranked), default=0.0))
                 if multi_label:
                     predicted.append([r["Name"] for r in ranked if r["Score"] >= 0.5])
                 else:
                     predicted.append([ranked[0]["Name"]])
                 if (i + 1) % 200 == 0:
                     log(f"classified {i + 1}/{len(test_texts)}")
+            off_topic = [
+                max(
+                    (
+                        r["Score"]
+                        for r in comprehend.classify_document(Text=text, EndpointArn=endpoint["EndpointArn"])[
+                            key
+                        ]
+                    ),
+                    default=0.0,
+                )
+                for text in OFF_TOPIC
+            ]
     quality = scores(test_labels, predicted, labels, multi_label)
+    correct = [p == t for p, t in zip(predicted, test_labels, strict=True)]
+    calibration = {
+        "ece": None if multi_label else expected_calibration_error(top_scores, correct),
+        "mean_top_score": round(sum(top_scores) / len(top_scores), 4),
+        "off_topic": {
+            "texts": len(OFF_TOPIC),
+            "mean_top_score": round(sum(off_topic) / len(off_topic), 4),
+            "below_0_5": round(sum(s < 0.5 for s in off_topic) / len(off_topic), 4),
+        },
+    }
+    log(f"calibration: {calibration}")
     log(f"endpoint: {quality}, p50 {percentile(latencies, 50)} ms, p99 {percentile(latencies, 99)} ms")
     log("training the baseline (TF-IDF + logistic regression)")
     base = baseline(train_texts, train_labels, test_texts, test_labels, multi_label)
@@ -212,6 +304,8 @@ def run_classifier(
         "create_to_trained_seconds": round(wall, 2),
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
+        **calibration,
+        "encoders": encoders_in_use(train_texts),
         "service_metrics": props["ClassifierMetadata"]["EvaluationMetrics"],
         "baseline": base,
     }
@@ -355,6 +449,7 @@ def run_entities(train_dir: Path, test_dir: Path, max_docs: int | None) -> dict[
         },
         "train_seconds": round(train_seconds, 2),
         "service_train_seconds": round(service_seconds, 2),
+        "word_clusters": word_clusters_in_use(),
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
         "service_metrics": service_metrics,

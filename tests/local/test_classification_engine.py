@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from comprehend_kit import multi_label_rows, rows
 from comprehend_shapes import output_errors
 
-from local.comprehend.engines.classification import ClassifierModel, train
+from local.comprehend.engines import encoders as encoding
+from local.comprehend.engines.classification import ClassifierModel, Novelty, _encoders_for, train
 
 LABELS = ["SPORTS", "FINANCE", "COOKING", "TRAVEL"]
 
@@ -84,3 +86,120 @@ def test_the_real_time_path_scores_like_the_batch_path(model: ClassifierModel) -
     batch = model.scores(texts)
     for i, text in enumerate(texts):
         assert model.scores([text])[0] == pytest.approx(batch[i], abs=1e-4)
+
+
+# --- sentence embeddings, the embedding cache and the novelty signal ---------------------------------------
+TICKET_LABELS = ["BILLING", "SHIPPING", "TECHNICAL", "ACCOUNT"]
+
+
+def _tickets(n: int, seed: int) -> tuple[list[str], list[list[str]]]:
+    from local.datagen import generate
+
+    tickets = generate(n, seed=seed, labels=TICKET_LABELS)
+    return [t.text for t in tickets], [[t.label] for t in tickets]
+
+
+def _use_available() -> bool:
+    return encoding.get_encoder("use") is not None
+
+
+needs_encoder = pytest.mark.skipif(
+    not _use_available(), reason="sentence encoders not prepared (make venv prepares them)"
+)
+
+
+@needs_encoder
+def test_off_topic_text_scores_well_below_in_domain_text() -> None:
+    # Given a support-ticket model
+    texts, labels = _tickets(300, seed=1)
+    model = train(texts, labels, multi_label=False)
+    # When it scores held-out tickets and texts about nothing it knows
+    in_domain, _ = _tickets(40, seed=2)
+    ticket_top = [ranked[0][1] for ranked in model.predict_proba(in_domain)]
+    off_topic = ["hi there", "why", "what is the capital of France?", "qwertyuiop asdfghjkl"]
+    off_top = {text: model.predict_proba([text])[0][0][1] for text in off_topic}
+    # Then the off-topic texts score far below the tickets: they would go to human review
+    assert sorted(ticket_top)[len(ticket_top) // 2] >= 0.8
+    assert max(off_top.values()) < 0.5, off_top
+    assert sum(off_top.values()) / len(off_top) < sum(ticket_top) / len(ticket_top) - 0.4
+
+
+def test_without_embeddings_text_of_unknown_words_still_fades() -> None:
+    # The sparse model's own novelty signal (similarity of the word features to the label centroids) is
+    # weaker: it catches text made of words the model never saw, not fluent off-topic questions.
+    texts, labels = _tickets(300, seed=1)
+    model = train(texts, labels, multi_label=False, encoders=())
+    assert model.novelty is not None and model.novelty.encoder == ""
+    assert model.predict_proba(["qwertyuiop asdfghjkl zxcvbnm"])[0][0][1] < 0.3
+    in_domain, _ = _tickets(20, seed=2)
+    assert min(ranked[0][1] for ranked in model.predict_proba(in_domain)) > 0.5
+
+
+def test_novelty_keeps_the_ranking_and_lowers_only_the_confidence() -> None:
+    novelty = Novelty("", np.eye(3, dtype=np.float32), threshold=0.4)
+    p = np.array([[0.7, 0.2, 0.1], [0.7, 0.2, 0.1], [0.7, 0.2, 0.1]])
+    faded = novelty.fade(p, np.array([0.5, 0.2, 0.0]))  # in domain, halfway, nothing in common
+    assert faded[0] == pytest.approx(p[0])
+    assert list(np.argsort(-faded[1])) == [0, 1, 2] and faded[1, 0] < 0.7
+    assert faded[1].sum() == pytest.approx(1.0)
+    assert faded[2] == pytest.approx([1 / 3] * 3)
+
+
+@needs_encoder
+def test_minilm_joins_use_on_large_sets_of_short_documents_only() -> None:
+    short, long = "where is my card?", "a news item of some length, " * 8
+    assert [e.name for e in _encoders_for([short] * 300, None)] == ["use"]
+    assert [e.name for e in _encoders_for([short] * 2000, None)] == ["use", "minilm-l6"]
+    assert [e.name for e in _encoders_for([long] * 2000, None)] == ["use"]
+    assert _encoders_for([short] * 2000, ()) == []
+
+
+@needs_encoder
+def test_a_second_fit_encodes_only_the_new_documents() -> None:
+    # Given a model trained once (its documents' embeddings are now cached)
+    texts, labels = _tickets(120, seed=4)
+    texts = [f"{t} (cache test {i})" for i, t in enumerate(texts)]  # no other test shares these texts
+    first = train(texts, labels, multi_label=False, encoders=("use",))
+    assert first.info["encoded"] == {"use": len(set(texts))}
+    # When it is retrained on the same documents plus a few new ones
+    extra, extra_labels = _tickets(8, seed=5)
+    extra = [f"{t} (new {i})" for i, t in enumerate(extra)]
+    second = train(texts + extra, labels + extra_labels, multi_label=False, encoders=("use",))
+    # Then only the new documents went through the encoder
+    assert second.info["encoded"] == {"use": len(extra)}
+    assert [h.encoder for h in second.dense] == ["use"]
+
+
+@needs_encoder
+def test_embeddings_are_blended_and_the_model_round_trips(tmp_path: Path) -> None:
+    texts, labels = _tickets(250, seed=6)
+    model = train(texts, labels, multi_label=False, encoders=("use", "minilm-l6"))
+    assert [h.encoder for h in model.dense] == ["use", "minilm-l6"]
+    assert len(model.weights) == 3 and sum(model.weights) == pytest.approx(1.0)
+    model.save(tmp_path / "model.pkl")
+    loaded = ClassifierModel.load(tmp_path / "model.pkl")
+    sample = ["I was charged twice for my subscription", "the parcel never arrived"]
+    assert loaded.predict_proba(sample) == model.predict_proba(sample)
+
+
+def test_without_encoders_the_engine_falls_back_to_the_sparse_model(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a machine where the encoders were never prepared
+    monkeypatch.setattr(encoding, "_ENCODERS", {})
+    monkeypatch.setenv(encoding.ENV_DIR, "/nonexistent/encoders")
+    texts, labels = _tickets(200, seed=7)
+    # When a classifier trains
+    with caplog.at_level("WARNING", logger="local.comprehend.encoders"):
+        model = train(texts, labels, multi_label=False)
+    # Then it is the sparse model (with its word-feature novelty signal), and the log says why
+    assert model.dense == [] and model.weights == ()
+    assert model.novelty is not None and model.novelty.encoder == ""
+    assert "not prepared" in caplog.text
+    assert model.predict(["I was charged twice for my subscription"]) == [["BILLING"]]
+
+
+def test_encoders_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(encoding.ENV_SELECT, "none")
+    texts, labels = _tickets(100, seed=8)
+    assert train(texts, labels, multi_label=False).dense == []

@@ -9,7 +9,18 @@ import pytest
 from comprehend_al.datasets.entities import Annotation
 from comprehend_al.entity_metrics import evaluate_entities
 
-from local.comprehend.engines.entities import EntityModel, bio_tags, decode, tokenize, train
+from local.comprehend.engines import encoders
+from local.comprehend.engines.entities import (
+    TOKEN_KEY,
+    EntityModel,
+    bio_tags,
+    build_gazetteer,
+    decode,
+    features,
+    gazetteer_tags,
+    tokenize,
+    train,
+)
 
 FIRST = ["Alice", "Bob", "Carla", "David", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena"]
 LAST = ["Smith", "Garcia", "Okafor", "Tanaka", "Novak", "Jensen", "Moreau", "Rossi", "Kowalski", "Haddad"]
@@ -138,3 +149,52 @@ def test_decode_follows_conlleval_for_stray_and_switching_i_tags() -> None:
     tags = ["I-PER", "I-PER", "O", "B-ORG", "I-LOC", "B-LOC", "B-LOC"]
 
     assert decode(tags) == [(0, 2, "PER"), (3, 4, "ORG"), (4, 5, "LOC"), (5, 6, "LOC"), (6, 7, "LOC")]
+
+
+def test_gazetteer_matches_the_longest_known_entity() -> None:
+    text = "Alice Smith met the board of Acme Corp and Acme ."
+    tokens = tokenize(text)
+    gazetteer = build_gazetteer(
+        [tokenize("Acme Corp grew ."), tokenize("Alice Smith left ."), tokenize("Acme fell .")],
+        [[Annotation(0, 0, 9, "ORG")], [Annotation(1, 0, 11, "PER")], [Annotation(2, 0, 4, "LOC")]],
+    )
+
+    tags = gazetteer_tags(tokens, gazetteer)
+
+    assert gazetteer[("acme", "corp")] == "ORG"
+    assert gazetteer[(TOKEN_KEY, "smith")] == "PER"  # each word alone: the type of the entities it was in
+    assert tags == ["B-PER", "I-PER", "", "", "", "", "B-ORG", "I-ORG", "", "B-LOC", ""]
+
+
+def test_the_saved_model_keeps_its_gazetteer(model: EntityModel, tmp_path: Path) -> None:
+    path = tmp_path / "model.crf"
+    model.save(path)
+
+    loaded = EntityModel.load(path)
+
+    assert loaded.gazetteer == model.gazetteer
+    assert ("hooli",) in loaded.gazetteer
+
+
+def test_a_model_saved_before_the_gazetteer_still_loads(model: EntityModel, tmp_path: Path) -> None:
+    path = tmp_path / "old.crfsuite"
+    path.write_bytes(model._model)  # the old format: the CRFsuite file alone
+
+    loaded = EntityModel.load(path)
+
+    assert loaded.gazetteer == {}
+    assert loaded.entity_types == model.entity_types
+
+
+def test_word_cluster_features_are_added_when_prepared() -> None:
+    clusters = encoders.word_clusters()
+    if clusters is None:
+        pytest.skip("word clusters not prepared (make venv prepares them)")
+    text = "Rotterdam welcomed Xqzvbn ."
+    _, ids = clusters.lookup("Rotterdam") or (False, ())
+
+    feats = features(tokenize(text), text)
+
+    assert f"c256={ids[1]}" in feats[0] and f"Tc256={ids[1]}" in feats[0]  # capitalised: a "T" copy too
+    assert f"-1c256={ids[1]}" in feats[1] and f"-2c256={ids[1]}" in feats[2]
+    assert any(f.startswith("fc64=") for f in feats[2])  # not a WordPiece: its first piece's clusters
