@@ -19,7 +19,7 @@ import pkgutil
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,6 @@ class Command:
     arguments: tuple[Arg | OneOf, ...] = ()
     description: str = ""
     order: int = 50
-    aliases: tuple[str, ...] = field(default=())
 
 
 COMMANDS: dict[str, Command] = {}
@@ -124,11 +123,9 @@ def command(
 
 def load_commands() -> dict[str, Command]:
     """Import every module of ``local.cli`` (each registers its subcommands) and return the registry."""
-    import local.cli as package
-
-    for module in pkgutil.iter_modules(package.__path__):
+    for module in pkgutil.iter_modules([str(Path(__file__).parent)]):
         if not module.name.startswith("_"):
-            importlib.import_module(f"{package.__name__}.{module.name}")
+            importlib.import_module(f"{__package__}.{module.name}")
     return COMMANDS
 
 
