@@ -34,7 +34,8 @@ for _name, _value in {
     "AWS_CONFIG_FILE": "/dev/null",
     "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
     "AWS_EC2_METADATA_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # the functions' own logs: errors only (each round says what happened; `invoke` shows a function's logs)
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }.items():
