@@ -26,9 +26,6 @@ class Round:
     status: str  # the execution's: SUCCEEDED, FAILED, ...
     notices: list[Notice] = field(default_factory=list)
 
-    def outcomes(self, kind: str = "classifier") -> list[str]:
-        return [n.outcome for n in self.notices if n.message.get("kind", kind) == kind]
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -48,24 +45,9 @@ class Limits:
         )
 
 
-def shortfall(label_counts: dict[str, int], documents: int, limits: Limits) -> list[str]:
-    """Which labels need how many more documents (and how many more in all) before a model can train."""
-    needs = [
-        f"{label} needs {limits.min_per_label - count} more (has {count} of {limits.min_per_label})"
-        for label, count in sorted(label_counts.items())
-        if count < limits.min_per_label
-    ]
-    if len(label_counts) < 2:
-        needs.append(f"{2 - len(label_counts)} more label(s): a classifier needs at least 2")
-    if documents < limits.min_total:
-        needs.append(
-            f"{limits.min_total - documents} more document(s) in all (has {documents} of {limits.min_total})"
-        )
-    return needs
-
-
-def compact_shortfall(label_counts: dict[str, int], documents: int, limits: Limits) -> str:
-    """``shortfall`` on one line: "to train: A +4, B +2; 18 more documents in all"."""
+def shortfall(label_counts: dict[str, int], documents: int, limits: Limits) -> str:
+    """Which labels need how many more documents, and how many more in all, before a classifier can train:
+    "to train, it needs: A +4, B +2; 18 more document(s) in all" ("" when nothing is missing)."""
     labels = [
         f"{label} +{limits.min_per_label - count}"
         for label, count in sorted(label_counts.items())
@@ -102,7 +84,7 @@ def read_csv(path: Path) -> list[Ticket]:
         rows = parse_upload(path.read_bytes(), file=str(path), multi_label=False)
     except InvalidTrainingData as error:
         raise Unusable(
-            [f"{path} is not a LABEL,text training CSV (an upload like it is quarantined):"]
+            [f"{path} is not a LABEL,text training CSV (the workflow would quarantine it):"]
             + [str(p) for p in error.problems[:10]]
         ) from error
     return [Ticket(r.labels[0], r.text) for r in rows]
@@ -124,7 +106,7 @@ def preflight(source: str, train: list[Ticket], test: list[Ticket], limits: Limi
     reasons = check_trainable(
         counts, multi_label=False, min_per_label=limits.min_per_label, min_total=limits.min_total
     )
-    needs = compact_shortfall(dict(counts), len(train), limits)
+    needs = shortfall(dict(counts), len(train), limits)
     reasons += [needs] if reasons and needs else []
     reasons += [str(p) for p in check_test_set(set(counts), set(t.label for t in test))]
     every = train + test
@@ -161,7 +143,7 @@ def report(s: Session, title: str, result: dict[str, Any], trail: str, seconds: 
 
 def explain(s: Session, notices: list[Notice]) -> list[str]:
     if not notices:
-        return ["nothing to train: no upload was pending for any model kind"]
+        return ["nothing trained, nothing to report: no upload was pending (or another run held the lock)"]
     lines: list[str] = []
     for notice in notices:
         m, kind = notice.message, notice.message.get("kind", "")
@@ -200,7 +182,7 @@ def _needs(s: Session, kind: str, message: dict[str, Any]) -> list[str]:
     if settings.multi_label:
         return []
     limits = Limits(settings.min_docs_per_label, settings.min_docs_total)
-    needs = compact_shortfall(record.dataset.label_counts, record.dataset.documents, limits)
+    needs = shortfall(record.dataset.label_counts, record.dataset.documents, limits)
     return [needs] if needs else []
 
 

@@ -114,11 +114,11 @@ def test_demo_on_a_too_small_csv_exits_3_and_names_what_each_label_needs(
 def test_demo_on_an_empty_file_exits_3_and_a_missing_one_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Given an empty file, then the demo exits 3 (an upload like it is quarantined); given no file, 2."""
+    """Given an empty file, then the demo exits 3 (the workflow would quarantine it); given no file, 2."""
     (tmp_path / "empty.csv").write_bytes(b"")
 
     assert cli.main(["demo", "--data", str(tmp_path / "empty.csv")]) == cli.ExitCode.NO_MODEL
-    assert "is quarantined" in capsys.readouterr().out
+    assert "the workflow would quarantine it" in capsys.readouterr().out
     assert cli.main(["demo", "--data", str(tmp_path / "missing.csv")]) == cli.ExitCode.USAGE
 
 
@@ -172,7 +172,7 @@ def test_quarantine_and_missing_test_set_are_explained() -> None:
 
     assert "upload quarantined, nothing trained; report: s3://b/quarantine/x/report.json" in lines[0]
     assert any("no fixed test set" in line for line in lines)
-    assert "nothing to train" in explain(_NoSession(), [])[0]  # type: ignore[arg-type]
+    assert "nothing trained" in explain(_NoSession(), [])[0]  # type: ignore[arg-type]
 
 
 def test_progress_shows_the_running_step_and_its_polls_on_a_terminal() -> None:
