@@ -43,6 +43,16 @@ def test_every_function_has_a_sample_event() -> None:
     assert sorted(functions()) == sorted({function for function, _ in EVENTS})
 
 
+def test_every_function_folder_has_what_sam_build_expects() -> None:
+    """Given the template's functions, then each CodeUri folder has a requirements.txt (empty: the layer
+    brings the dependencies), so `sam build` does not warn that it found none."""
+    assert [
+        f
+        for f in sorted(set(functions().values()))
+        if not (ROOT / "functions" / f / "requirements.txt").is_file()
+    ] == []
+
+
 @pytest.mark.parametrize(("function", "event"), EVENTS, ids=[f"{f}-{e.name}" for f, e in EVENTS])
 def test_every_sample_event_gets_the_functions_answer(invoker: Invoker, function: str, event: Path) -> None:
     """Given a sample event, when its function is invoked in-process, then the handler answers: a result, an
