@@ -4,7 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)
+CLI := $(VENV)/bin/comprehend-al
+# No PYTHONPATH: `make venv` installs the project (editable) into .venv, with the `comprehend-al` command;
+# the other virtualenvs (SAM CLI, checkov, AWS CLI) must not see it, so nothing exports it to them.
 # No test, demo or benchmark may reach real AWS: fake credentials, a region, and no shared config.
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
@@ -25,6 +27,10 @@ help:
 	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint, checkov"
 	@echo "make build       sam build (needs python3.13 on PATH)"
 	@echo "make deploy      sam deploy --guided (real AWS account)"
+	@echo "make invoke      FN=GetModelStatusFunction [EVENT=events/...json]: sam local invoke with Docker,"
+	@echo "                 otherwise in-process on the offline stack (comprehend-al invoke)"
+	@echo "make clean       stop what offline runs left (comprehend-al clean), delete the virtualenvs"
+	@echo "$(CLI) --help    the offline stack's command line (demo, loop, run, serve, invoke, clean, ...)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +56,7 @@ venv: $(STAMP) $(ENCODERS_STAMP)
 AWSCLI_STAMP := .venv-awscli/.installed
 $(AWSCLI_STAMP):
 	$(PYTHON) -m venv .venv-awscli
-	.venv-awscli/bin/python -m pip install --quiet 'awscli>=1.36,<2'
+	.venv-awscli/bin/python -I -m pip install --quiet 'awscli>=1.36,<2'
 	touch $(AWSCLI_STAMP)
 
 # The review page's browser test drives Debian's Chromium (no browser download: Playwright only drives it).
@@ -67,11 +73,11 @@ test-slow: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m pytest -m slow -q || [ $$? -eq 5 ]  # exit 5: no test marked slow
 
 demo: $(STAMP) $(ENCODERS_STAMP)
-	$(PY) -m local.cli demo $(if $(DATA),--data $(DATA),)
+	$(CLI) demo $(if $(DATA),--data $(DATA),)
 
 # The active-learning loop: classify a stream, review the uncertain predictions, retrain on the labels.
 demo-loop: $(STAMP) $(ENCODERS_STAMP)
-	$(PY) -m local.cli loop
+	$(CLI) loop
 
 bench: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),)
@@ -89,15 +95,15 @@ REAL_AWS := env -u AWS_CONFIG_FILE -u AWS_SHARED_CREDENTIALS_FILE \
 	$(if $(filter file,$(origin AWS_SECRET_ACCESS_KEY)),-u AWS_SECRET_ACCESS_KEY,) \
 	$(if $(filter file,$(origin AWS_SESSION_TOKEN)),-u AWS_SESSION_TOKEN,) \
 	$(if $(filter file,$(origin AWS_DEFAULT_REGION)),-u AWS_DEFAULT_REGION,)
-# make invoke FN=GetModelStatusFunction [EVENT=events/get_model_status/get_model_status.json]
+# make invoke FN=GetModelStatusFunction [EVENT=events/get_model_status/training.json] [OFFLINE=1]
 FN ?= PrepareTrainingDataFunction
 FN_DIR = $(shell echo '$(patsubst %Function,%,$(FN))' | sed -E 's/([a-z0-9])([A-Z])/\1_\2/g' | tr 'A-Z' 'a-z')
 EVENT ?= $(firstword $(sort $(wildcard events/$(FN_DIR)/*.json)))
 
 $(SAM_STAMP):
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install --quiet '$(SAM_REQUIREMENT)'
+	$(SAM_VENV)/bin/python -I -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -I -m pip install --quiet '$(SAM_REQUIREMENT)'
 	touch $(SAM_STAMP)
 
 # checkov (IaC security scanner) pins many packages: a virtualenv of its own too. Findings are fixed in
@@ -107,8 +113,8 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 CHECKOV_REQUIREMENT := checkov>=3.2,<4
 $(CHECKOV_STAMP):
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet '$(CHECKOV_REQUIREMENT)'
+	$(CHECKOV_VENV)/bin/python -I -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -I -m pip install --quiet '$(CHECKOV_REQUIREMENT)'
 	touch $(CHECKOV_STAMP)
 
 # Runs every check, then fails if any failed (so one run lists all findings).
@@ -149,15 +155,23 @@ deploy: build
 	@echo "training and models cost money (see README, cost notes)."
 	$(REAL_AWS) $(SAM) deploy --guided
 
-invoke: build
-	@echo "sam local invoke runs $(FN) in a Lambda container: it needs Docker, and the handler calls the"
-	@echo "AWS account of your credentials (pass its resources with ENV_VARS=env.json, see README)."
-	@test -n "$(EVENT)" || { echo "no sample event in events/$(FN_DIR)/: pass EVENT=path.json" >&2; exit 1; }
-	$(REAL_AWS) $(SAM) local invoke $(FN) -e $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS),)
+# With a running Docker daemon (and not OFFLINE=1): sam local invoke in a Lambda container, against the AWS
+# account of your credentials. Otherwise: the same handler in-process on the offline stack, no account.
+invoke: $(STAMP)
+	@test -n "$(EVENT)" || { echo "no sample event in events/$(FN_DIR)/: pass EVENT=path.json" >&2; exit 2; }
+	@if [ -z "$(OFFLINE)" ] && docker info >/dev/null 2>&1; then \
+	  echo "Docker is running: sam local invoke $(FN) in a Lambda container; the handler calls the AWS account" \
+	       "of your credentials (pass its resources with ENV_VARS=env.json, see README; OFFLINE=1 to stay offline)."; \
+	  $(MAKE) --no-print-directory build && \
+	  $(REAL_AWS) $(SAM) local invoke $(FN) -e $(EVENT) $(if $(ENV_VARS),--env-vars $(ENV_VARS),); \
+	else \
+	  $(CLI) invoke $(FN) --event $(EVENT); \
+	fi
 
 # Active learning at equal label budgets: uncertainty sampling against random sampling on a real dataset.
 bench-al: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m local.bench_al --train $(TRAIN) --test $(TEST) $(ARGS)
 
 clean:
+	-[ ! -x $(CLI) ] || $(CLI) clean
 	rm -rf $(VENV) $(VENV)-sam $(CHECKOV_VENV) .venv-awscli .aws-sam .pytest_cache .mypy_cache .ruff_cache build

@@ -228,13 +228,17 @@ def run_classifier(
                 LanguageCode="en",
                 Mode="MULTI_LABEL" if multi_label else "MULTI_CLASS",
             )["DocumentClassifierArn"]
-            while True:
-                props = comprehend.describe_document_classifier(DocumentClassifierArn=arn)[
-                    "DocumentClassifierProperties"
-                ]
-                if props["Status"] not in ("SUBMITTED", "TRAINING"):
-                    break
-                time.sleep(0.2)
+            from tqdm import tqdm  # the training's progress on stderr (a terminal only)
+
+            with tqdm(desc="training", bar_format="{desc}: {postfix} [{elapsed}]", disable=None) as bar:
+                while True:
+                    props = comprehend.describe_document_classifier(DocumentClassifierArn=arn)[
+                        "DocumentClassifierProperties"
+                    ]
+                    bar.set_postfix_str(props["Status"])
+                    if props["Status"] not in ("SUBMITTED", "TRAINING"):
+                        break
+                    time.sleep(0.2)
             wall = time.perf_counter() - started
             if props["Status"] != "TRAINED":
                 raise SystemExit(f"training ended {props['Status']}: {props.get('Message')}")

@@ -50,6 +50,7 @@ from unittest import mock
 
 import numpy as np
 from scipy import sparse
+from tqdm import tqdm
 
 STRATEGIES = ("random", "least_confidence", "margin", "entropy")
 TARGET_FRACTION = 0.95
@@ -355,6 +356,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
 
     curves: dict[str, list[list[tuple[int, float, float]]]] = {s: [] for s in strategies}
+    progress = tqdm(total=args.repeats * len(strategies), desc="learning curves", unit="curve", disable=None)
     for rep in range(args.repeats):
         seed = args.seed + rep
         seed_set = stratified_seed(pool_labels, sizes[0], random.Random(seed))
@@ -375,8 +377,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 seed_point,
             )
             curves[strategy].append(curve)
+            progress.update(1)
             points = " ".join(f"{n}:{a:.3f}" for n, a, _ in curve)
             log(f"repeat {rep + 1}/{args.repeats} {strategy}: {points} ({time.perf_counter() - t1:.1f} s)")
+    progress.close()
 
     results = {s: summarise(curves[s], target) for s in strategies}
     if "random" in results and results["random"]["labels_to_target"]:

@@ -572,12 +572,14 @@ def running(
     parameters: dict[str, str] | None = None,
     *,
     review: bool = False,
+    comprehend_port: int = 0,
     **service_options: Any,
 ) -> Iterator[Offline]:
     """Start moto, the local Comprehend service and the deployed template; stop them all on exit.
 
     ``review``: also start the local A2I runtime with a flow definition the template is told about
     (``ReviewFlowDefinitionArn``), so uncertain predictions go to human review.
+    ``comprehend_port``: the local Comprehend service's port on 127.0.0.1 (0: any free port).
     """
     from moto import mock_aws
 
@@ -587,7 +589,7 @@ def running(
         parameters = {"ReviewFlowDefinitionArn": REVIEW_FLOW, **(parameters or {})}
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[call-overload]
         service = ComprehendService(state_dir, region=REGION, account_id=ACCOUNT, **service_options)
-        url = service.start()
+        url = service.start(port=comprehend_port)
         a2i = None
         try:
             stack = OfflineStack(parameters, comprehend_url=url).deploy()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -92,7 +91,7 @@ def test_unknown_route_is_a_404(served: tuple[Offline, str]) -> None:
 def test_cli_classify_posts_to_the_api(
     served: tuple[Offline, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Given a running API, when `local.cli classify` is used, then it prints the prediction and exits 0."""
+    """Given a running API, when `comprehend-al classify` runs, then it prints the prediction and exits 0."""
     _, url = served
 
     code = cli.main(["classify", "--api", url, "--text", "I was charged twice on my card"])
@@ -101,7 +100,9 @@ def test_cli_classify_posts_to_the_api(
     assert code == 0 and "HTTP 200" in out and '"label": "BILLING"' in out
 
 
-def test_cli_without_a_running_stack_says_so(tmp_path: Path) -> None:
-    """Given no `serve` has written its API URL, when `classify` runs, then it exits with a clear message."""
-    with pytest.raises(SystemExit, match=re.escape("start `python -m local.cli serve` first")):
-        cli.main(["classify", "--state-dir", str(tmp_path), "--text", "hi"])
+def test_cli_without_a_running_stack_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Given no `serve` wrote its API URL, when `classify` runs, then it exits 4 with a clear message."""
+    code = cli.main(["classify", "--state-dir", str(tmp_path), "--text", "hi"])
+
+    assert code == cli.ExitCode.NOT_RUNNING
+    assert "start `comprehend-al serve` first" in capsys.readouterr().out
