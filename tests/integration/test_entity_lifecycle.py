@@ -103,6 +103,7 @@ def test_entity_folder_trains_evaluates_and_deploys_a_recognizer(offline: Offlin
     assert keys(offline, f"datasets/entity_recognizer/{dataset}/") == [
         f"datasets/entity_recognizer/{dataset}/annotations.csv",
         f"datasets/entity_recognizer/{dataset}/documents.txt",
+        f"datasets/entity_recognizer/{dataset}/lineage.json",
     ]
     assert sorted(keys(offline, "train/processed/")) == [
         f"train/processed/{dataset}/batch-1/annotations.csv",

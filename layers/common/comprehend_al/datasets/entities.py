@@ -243,6 +243,17 @@ def validate_upload(
     problems = _Problems(limits.max_problems)
     warnings: list[Problem] = []
     lines = _split_documents(documents, documents_file, limits, problems)
+    if lines and lines[0] is not None and tuple(c.strip() for c in lines[0].split(",")) == HEADER:
+        warnings.append(
+            Problem(
+                documents_file,
+                1,
+                DOCUMENT_FIELD,
+                "the annotations header in the documents file: line skipped (it belongs in annotations.csv; "
+                "annotation line numbers still count it)",
+            )
+        )
+        lines[0] = ""
     text = _decode_annotations(annotations, annotations_file, problems)
     if text is None:
         problems.raise_if_any(annotations_file)

@@ -67,6 +67,24 @@ class Merged:
     conflicts: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Validated:
+    """An upload that passed validation: its data, and what was noticed without blocking it."""
+
+    data: Any
+    warnings: list[str] = field(default_factory=list)  # e.g. "line 1 looks like a header: skipped"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A merged dataset split into what trains now and what waits (labels below the minimum)."""
+
+    trainable: Merged
+    waiting: dict[str, int]  # label → documents (classifier) or annotations (entities) kept aside
+    notes: list[str]  # "label 'X': 3 of 10 documents", one per waiting label
+    unknown_test_labels: list[str]  # labels of the fixed test set the model cannot know yet
+
+
 class DataKind(Protocol):
     kind: ModelKind
     bucket: Bucket
@@ -85,8 +103,26 @@ class DataKind(Protocol):
 
     def load(self, dataset: DatasetRef | None) -> Any: ...
 
-    def validate(self, upload: Upload) -> Any:
+    def validate(self, upload: Upload) -> Validated:
         """Parse and validate an upload; raises ``InvalidTrainingData`` naming file, line and field."""
+        ...
+
+    def empty(self) -> Any:
+        """A dataset with no rows (what merging starts from)."""
+        ...
+
+    def write_batch(self, batch_id: str, data: Any) -> str:
+        """Store a batch's validated rows (under ``datasets/``); returns the URI :meth:`load_batch` reads."""
+        ...
+
+    def load_batch(self, uri: str) -> Any: ...
+
+    def row_keys(self, data: Any) -> list[tuple[str, str]]:
+        """(text hash, label signature) of each row: the lineage says which batch each kept row came from."""
+        ...
+
+    def split_waiting(self, merged: Merged, test: TestSet | None) -> Waiting:
+        """Labels below the minimum, or absent from the fixed test set, wait; the rest trains."""
         ...
 
     def merge(self, current: Any, new: Any) -> Merged: ...
@@ -95,7 +131,9 @@ class DataKind(Protocol):
 
     def trainable(self, merged: Merged) -> list[str]: ...
 
-    def write(self, merged: Merged, version: str, test: TestSet | None) -> DatasetRef: ...
+    def write(
+        self, merged: Merged, version: str, test: TestSet | None, waiting: dict[str, int] | None = None
+    ) -> DatasetRef: ...
 
     def test_documents_uri(self, dataset: DatasetRef) -> str:
         """One document per line, the input of the test job (written once per test-set version)."""

@@ -12,6 +12,7 @@ Evaluation: the entity-detection job's output against the test annotations, exac
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections import defaultdict
 from typing import Any
@@ -29,7 +30,7 @@ from comprehend_al.datasets.entities import (
 )
 from comprehend_al.entity_metrics import evaluate_entities, read_entities_output
 from comprehend_al.errors import InvalidTrainingData
-from comprehend_al.kinds.base import KindSpec, Merged, TestSet, Upload, content_version
+from comprehend_al.kinds.base import KindSpec, Merged, TestSet, Upload, Validated, Waiting, content_version
 from comprehend_al.models import DatasetRef, EntityMetrics, ModelKind
 from comprehend_al.settings import Settings
 
@@ -70,15 +71,85 @@ class EntityData:
             mine.append(Upload(self.kind, folder, (docs.key, notes.key), (docs.etag, notes.etag)))
         return mine, rest
 
-    def validate(self, upload: Upload) -> EntityUpload:
+    def validate(self, upload: Upload) -> Validated:
         documents_key, annotations_key = upload.keys
-        return validate_upload(
+        data = validate_upload(
             self.bucket.get(documents_key, version_id=upload.version_of(documents_key)),
             self.bucket.get(annotations_key, version_id=upload.version_of(annotations_key)),
             documents_file=documents_key,
             annotations_file=annotations_key,
             limits=self.limits,
         )
+        notable = [w for w in data.warnings if "header" in w.reason]  # span warnings stay in the report
+        return Validated(data, [str(w) for w in notable])
+
+    def empty(self) -> EntityUpload:
+        return EntityUpload(documents=[], annotations=[])
+
+    def write_batch(self, batch_id: str, data: Any) -> str:
+        folder = f"{self.settings.datasets_prefix}{self.kind.value}/batches/{batch_id}/"
+        documents, annotations = to_files(data, documents_file=DOCUMENTS)
+        self.bucket.put(folder + DOCUMENTS, documents, content_type="text/plain")
+        self.bucket.put(folder + ANNOTATIONS, annotations)
+        return self.bucket.uri(folder + DOCUMENTS)
+
+    def load_batch(self, uri: str) -> EntityUpload:
+        annotations = uri.rsplit("/", 1)[0] + "/" + ANNOTATIONS
+        return validate_upload(
+            self._get(uri),
+            self._get(annotations),
+            documents_file=uri,
+            annotations_file=annotations,
+            limits=self.limits,
+        )
+
+    def row_keys(self, data: Any) -> list[tuple[str, str]]:
+        return [
+            (
+                hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                ";".join(f"{a.begin}-{a.end}-{a.type}" for a in spans),
+            )
+            for text, spans in zip(data.documents, data.annotations_by_document(), strict=True)
+        ]
+
+    def split_waiting(self, merged: Merged, test: TestSet | None) -> Waiting:
+        """Entity types under Comprehend's minimums (annotations, documents) or missing from the fixed test
+        set wait: their annotations are left out of the training file, the documents stay."""
+        dataset: EntityUpload = merged.data
+        documents = dataset.type_document_counts()
+        test_types: set[str] | None = None
+        if test is not None:
+            try:
+                test_types = set(self._test_data()[1].type_counts())
+            except InvalidTrainingData:
+                test_types = None  # reported by check_test_set
+        limits = self.limits
+        waiting: dict[str, int] = {}
+        notes: list[str] = []
+        for type_, count in dataset.type_counts().items():
+            docs = documents[type_]
+            if count < limits.min_annotations_per_type or docs < limits.min_documents_per_type:
+                waiting[type_] = count
+                notes.append(
+                    f"entity type {type_!r}: {count} of {limits.min_annotations_per_type} annotations, "
+                    f"{docs} of {limits.min_documents_per_type} documents"
+                )
+            elif test_types is not None and type_ not in test_types:
+                waiting[type_] = count
+                notes.append(f"entity type {type_!r}: {count} annotations, not in the fixed test set")
+        kept = EntityUpload(
+            documents=dataset.documents, annotations=[a for a in dataset.annotations if a.type not in waiting]
+        )
+        trainable = Merged(
+            kept,
+            len(kept.documents),
+            kept.type_counts(),
+            merged.added,
+            merged.duplicates_dropped,
+            merged.conflicts,
+        )
+        unknown = sorted((test_types or set()) - set(trainable.label_counts))
+        return Waiting(trainable, waiting, notes, unknown)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -151,7 +222,9 @@ class EntityData:
             return [str(p) for p in error.problems]
         return []
 
-    def write(self, merged: Merged, version: str, test: TestSet | None) -> DatasetRef:
+    def write(
+        self, merged: Merged, version: str, test: TestSet | None, waiting: dict[str, int] | None = None
+    ) -> DatasetRef:
         folder = f"{self.settings.datasets_prefix}{self.kind.value}/{version}/"
         documents, annotations = to_files(merged.data, documents_file=DOCUMENTS)
         self.bucket.put(folder + DOCUMENTS, documents, content_type="text/plain")
@@ -169,6 +242,7 @@ class EntityData:
             added=merged.added,
             duplicates_dropped=merged.duplicates_dropped,
             conflicts=len(merged.conflicts),
+            waiting=waiting or {},
         )
 
     # --- evaluation ------------------------------------------------------------------------------------
