@@ -500,6 +500,28 @@ def check_trainable(
     return warnings
 
 
+def waiting_types(
+    dataset: EntityUpload, test_types: set[str] | None, *, limits: EntityLimits = EntityLimits()
+) -> tuple[dict[str, int], list[str]]:
+    """Entity types that wait (``type → annotations``, one note each): under Comprehend's minimums, or
+    absent from the fixed test set (``test_types``; ``None``: unknown). The others train without them."""
+    documents = dataset.type_document_counts()
+    waiting: dict[str, int] = {}
+    notes: list[str] = []
+    for type_, count in dataset.type_counts().items():
+        docs = documents[type_]
+        if count < limits.min_annotations_per_type or docs < limits.min_documents_per_type:
+            waiting[type_] = count
+            notes.append(
+                f"entity type {type_!r}: {count} of {limits.min_annotations_per_type} annotations, "
+                f"{docs} of {limits.min_documents_per_type} documents"
+            )
+        elif test_types is not None and type_ not in test_types:
+            waiting[type_] = count
+            notes.append(f"entity type {type_!r}: {count} annotations, not in the fixed test set")
+    return waiting, notes
+
+
 # --- merge and serialisation ------------------------------------------------------------------------
 def merge(current: EntityUpload, new: EntityUpload) -> EntityMergeResult:
     """Build the next dataset version: ``current`` followed by the documents of ``new``.

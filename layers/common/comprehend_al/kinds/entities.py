@@ -27,6 +27,7 @@ from comprehend_al.datasets.entities import (
     merge,
     to_files,
     validate_upload,
+    waiting_types,
 )
 from comprehend_al.entity_metrics import evaluate_entities, read_entities_output
 from comprehend_al.errors import InvalidTrainingData
@@ -116,27 +117,13 @@ class EntityData:
         """Entity types under Comprehend's minimums (annotations, documents) or missing from the fixed test
         set wait: their annotations are left out of the training file, the documents stay."""
         dataset: EntityUpload = merged.data
-        documents = dataset.type_document_counts()
         test_types: set[str] | None = None
         if test is not None:
             try:
                 test_types = set(self._test_data()[1].type_counts())
             except InvalidTrainingData:
                 test_types = None  # reported by check_test_set
-        limits = self.limits
-        waiting: dict[str, int] = {}
-        notes: list[str] = []
-        for type_, count in dataset.type_counts().items():
-            docs = documents[type_]
-            if count < limits.min_annotations_per_type or docs < limits.min_documents_per_type:
-                waiting[type_] = count
-                notes.append(
-                    f"entity type {type_!r}: {count} of {limits.min_annotations_per_type} annotations, "
-                    f"{docs} of {limits.min_documents_per_type} documents"
-                )
-            elif test_types is not None and type_ not in test_types:
-                waiting[type_] = count
-                notes.append(f"entity type {type_!r}: {count} annotations, not in the fixed test set")
+        waiting, notes = waiting_types(dataset, test_types, limits=self.limits)
         kept = EntityUpload(
             documents=dataset.documents, annotations=[a for a in dataset.annotations if a.type not in waiting]
         )
