@@ -30,6 +30,37 @@ def offline(tmp_path: Path) -> Iterator[Offline]:
         yield env
 
 
+@pytest.fixture
+def notifications(offline: Offline) -> Any:
+    """The messages published on the stack's topic (through an SQS subscription), oldest first."""
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="batch-notes")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    boto3.client("sns", region_name="us-east-1").subscribe(
+        TopicArn=offline.stack.outputs["NotificationTopicArn"], Protocol="sqs", Endpoint=arn
+    )
+    seen: list[dict[str, Any]] = []
+
+    def read() -> list[dict[str, Any]]:
+        while True:
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return seen
+            for m in messages:
+                seen.append(json.loads(json.loads(m["Body"])["Message"]))
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    return read
+
+
+def refund_rows(n: int, start: int = 0) -> list[datagen.Ticket]:
+    """A sixth label the generator does not know."""
+    return [
+        datagen.Ticket("REFUND", f"please refund order {1000 + i}, I sent it back")
+        for i in range(start, start + n)
+    ]
+
+
 def csv_rows(n: int, seed: int) -> bytes:
     return datagen.to_csv(datagen.generate(n, seed=seed))
 
@@ -74,3 +105,50 @@ def test_every_upload_is_a_batch_and_each_dataset_version_lists_its_batches(offl
     lineage = read(offline, str(record.lineage_uri))
     assert set(lineage["batches"]) == {first.batch_id, second.batch_id}
     assert sum(len(rows) for rows in lineage["batches"].values()) == record.dataset.documents
+
+
+def test_a_header_line_is_skipped_and_training_proceeds(offline: Offline) -> None:
+    """Given an upload whose first line is ``label,text``, when it arrives, then the header is reported
+    (no class ``label``), the other rows train a model, and a later upload is not blocked by it."""
+    body = b"label,text\n" + csv_rows(75, seed=1)
+
+    result = offline.stack.upload("train/new/with-header.csv", body)
+
+    assert result["status"] == "SUCCEEDED"
+    [batch] = batches(offline)
+    assert batch.rows == 75 and "label" not in batch.labels
+    assert any("header" in w for w in batch.warnings)
+    [model] = models(offline)
+    assert model.status == "active"
+    current = registry(offline).current_dataset(CLF)
+    assert current is not None and "label" not in current.label_counts and current.documents == 75
+
+
+def test_a_rare_label_waits_without_blocking_and_trains_once_it_has_enough(
+    offline: Offline, notifications: Any
+) -> None:
+    """Given a test set holding a sixth label, when 3 documents of it arrive with 75 of the others, then
+    a model is trained on the five others, the 3 rows wait (kept in the lineage, counted in the
+    notification), and once 12 more arrive the next model knows the label."""
+    test = datagen.generate(200, seed=99) + refund_rows(20, start=500)
+    offline.stack.put("test/classifier/test.csv", datagen.to_csv(test))
+
+    first = datagen.generate(75, seed=1) + refund_rows(3)
+    assert offline.stack.upload("train/new/first.csv", datagen.to_csv(first))["status"] == "SUCCEEDED"
+
+    [model] = models(offline)
+    assert model.status == "active"
+    current = registry(offline).current_dataset(CLF)
+    assert current is not None and current.waiting == {"REFUND": 3} and "REFUND" not in current.label_counts
+    record = registry(offline).current_record(CLF)
+    assert record is not None and record.waiting == {"REFUND": 3}
+    [note] = [n for n in notifications() if n.get("outcome") == "promoted"]
+    assert note["waiting"] == ["label 'REFUND': 3 of 10 documents"]
+
+    more = datagen.generate(40, seed=5) + refund_rows(12, start=3)
+    assert offline.stack.upload("train/new/more.csv", datagen.to_csv(more))["status"] == "SUCCEEDED"
+
+    second = registry(offline).current_dataset(CLF)
+    assert second is not None and second.waiting == {} and second.label_counts["REFUND"] == 15
+    newest = models(offline)[-1]
+    assert newest.dataset_version == second.version and newest.status == "active"

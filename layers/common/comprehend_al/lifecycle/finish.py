@@ -20,6 +20,15 @@ from comprehend_al.state import (
 )
 
 
+def waiting_notes(state: RunState, deps: Deps) -> list[str]:
+    """"label 'X': 3 of 50 documents" for each label whose rows wait (kept, not trained)."""
+    dataset = state.run.dataset
+    if dataset.kind is ModelKind.CLASSIFIER:
+        minimum = deps.settings.min_docs_per_label
+        return [f"label {k!r}: {n} of {minimum} documents" for k, n in sorted(dataset.waiting.items())]
+    return [f"entity type {k!r}: {n} annotations" for k, n in sorted(dataset.waiting.items())]
+
+
 def _summary(state: RunState) -> dict[str, Any]:
     run = state.run
     return {
@@ -54,10 +63,10 @@ def finish_run(state: RunState, deps: Deps) -> RunOutcome:
         else:
             raise InvalidRequest(f"FinishRun needs outcome promoted or rejected, got {state.outcome!r}")
         count(f"Runs{outcome.outcome.capitalize()}", run.kind)
-        deps.notifier.publish(
-            f"{run.kind.value} {run.version}: {outcome.outcome}",
-            {**_summary(state), "outcome": outcome.outcome, "reason": outcome.reason},
-        )
+        message = {**_summary(state), "outcome": outcome.outcome, "reason": outcome.reason}
+        if run.dataset.waiting:
+            message["waiting"] = waiting_notes(state, deps)
+        deps.notifier.publish(f"{run.kind.value} {run.version}: {outcome.outcome}", message)
     finally:
         deps.registry.release_lock(run.kind, run.execution_id)
     return outcome
