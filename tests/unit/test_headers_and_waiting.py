@@ -8,8 +8,8 @@ import pytest
 from comprehend_al.datasets.classification import Row, parse_upload
 from comprehend_al.datasets.entities import (
     Annotation,
-    EntityUpload,
     EntityLimits,
+    EntityUpload,
     validate_upload,
     waiting_types,
 )

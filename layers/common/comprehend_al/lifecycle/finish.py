@@ -21,7 +21,7 @@ from comprehend_al.state import (
 
 
 def waiting_notes(state: RunState, deps: Deps) -> list[str]:
-    """"label 'X': 3 of 50 documents" for each label whose rows wait (kept, not trained)."""
+    """ "label 'X': 3 of 50 documents" for each label whose rows wait (kept, not trained)."""
     dataset = state.run.dataset
     if dataset.kind is ModelKind.CLASSIFIER:
         minimum = deps.settings.min_docs_per_label
