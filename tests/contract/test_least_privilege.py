@@ -199,6 +199,8 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     ssm = boto3.client("ssm", region_name=REGION)
     ssm.put_parameter(Name=f"{stack.parameter_prefix}/min-improvement", Value="1.0", Overwrite=True)
     _expect(stack.upload("train/new/rejected.csv", _tickets(60, seed=8)), "SUCCEEDED")
+    # a challenger worse beyond chance (every BILLING ticket labelled SHIPPING): its new batches are held
+    _expect(stack.upload("train/new/worse.csv", _shifted(400, seed=9)), "SUCCEEDED")
     # both kinds training when a step crashes: the failure handler stops both trainings
     with _trainings_held(env):
         router.fail_next("GetModelStatusFunction", RuntimeError("simulated crash"))
@@ -263,6 +265,14 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
 
 def _tickets(n: int, seed: int) -> bytes:
     return datagen.to_csv(datagen.generate(n, seed=seed))
+
+
+def _shifted(n: int, seed: int) -> bytes:
+    """One label relabelled as another: subtle enough to pass the guard, harmful to the model trained."""
+    rows = datagen.generate(n, seed=seed)
+    return datagen.to_csv(
+        [datagen.Ticket("SHIPPING" if t.label == "BILLING" else t.label, t.text) for t in rows]
+    )
 
 
 def _expect(result: dict[str, Any], status: str) -> None:

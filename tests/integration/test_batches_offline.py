@@ -152,3 +152,40 @@ def test_a_rare_label_waits_without_blocking_and_trains_once_it_has_enough(
     assert second is not None and second.waiting == {} and second.label_counts["REFUND"] == 15
     newest = models(offline)[-1]
     assert newest.dataset_version == second.version and newest.status == "active"
+
+
+def shifted(tickets: list[datagen.Ticket], source: str = "BILLING", target: str = "SHIPPING") -> bytes:
+    """A subtly poisoned batch: one label's rows relabelled as another, the other labels right."""
+    return datagen.to_csv([datagen.Ticket(target if t.label == source else t.label, t.text) for t in tickets])
+
+
+def test_a_batch_whose_challenger_loses_is_held_and_the_next_clean_batch_is_promoted_without_it(
+    offline: Offline,
+) -> None:
+    """Given a champion, when a batch that relabels every BILLING ticket as SHIPPING trains a challenger,
+    then the challenger is worse beyond chance (BILLING's recall collapses), the champion stays, and the
+    batch is held; when a clean batch follows, its challenger trains without the held batch and is
+    promoted."""
+    assert offline.stack.upload("train/new/first.csv", csv_rows(75, seed=1))["status"] == "SUCCEEDED"
+    champion = offline.stack.active().model_arn
+
+    assert offline.stack.upload("train/new/subtle.csv", shifted(datagen.generate(300, seed=3)))["status"] == (
+        "SUCCEEDED"
+    )
+
+    _, lost = models(offline)
+    assert (lost.status, lost.selection["outcome"]) == ("rejected", "worse")
+    assert "BILLING" in lost.selection["reason"] and lost.selection["test"]["recall_drops"]["BILLING"]
+    assert offline.stack.active().model_arn == champion
+    first, subtle = batches(offline)
+    assert (first.status, subtle.status) == ("accepted", "held")
+    assert subtle.model_version == lost.version and "lost" in subtle.reason
+
+    assert offline.stack.upload("train/new/clean.csv", csv_rows(400, seed=2))["status"] == "SUCCEEDED"
+
+    newest = models(offline)[-1]
+    assert (newest.status, newest.selection["outcome"]) == ("active", "better")
+    record = registry(offline).dataset(CLF, str(newest.dataset_version))
+    assert record is not None and subtle.batch_id not in (record.batches or [])
+    assert record.dataset.documents <= 475
+    assert [b.status for b in batches(offline)] == ["accepted", "held", "accepted"]

@@ -65,6 +65,9 @@ class SelectionState(StepModel):
     metric: str
     challenger_value: float | None = None
     champion_value: float | None = None
+    # first | better | worse (its new batches are held) | indistinguishable (they stay) | invalid
+    outcome: str = "indistinguishable"
+    test: dict[str, Any] | None = None  # the paired test's figures
 
 
 class EndpointState(StepModel):

@@ -16,6 +16,7 @@ from comprehend_al.aws.comprehend import ModelOps
 from comprehend_al.aws.s3 import Bucket, ObjectInfo
 from comprehend_al.datasets.classification import Limits
 from comprehend_al.models import ClassificationMetrics, DatasetRef, EntityMetrics, ModelKind
+from comprehend_al.outcomes import Outcomes
 from comprehend_al.settings import Settings
 
 
@@ -140,6 +141,10 @@ class DataKind(Protocol):
         ...
 
     def evaluate(self, dataset: DatasetRef, job_output: bytes) -> dict[str, Any]: ...
+
+    def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
+        """Per test document, what the model got right (for a paired comparison of two models)."""
+        ...
 
 
 STORED_DATASET_LIMITS = Limits(max_file_bytes=5 * 1024**3)  # Comprehend's training-data limit: 5 GB

@@ -31,8 +31,9 @@ from comprehend_al.kinds.base import (
     as_dict,
     content_version,
 )
-from comprehend_al.metrics import evaluate_classifier, read_job_output, test_documents
+from comprehend_al.metrics import evaluate_classifier, predicted_labels, read_job_output, test_documents
 from comprehend_al.models import ClassificationMetrics, DatasetRef, ModelKind
+from comprehend_al.outcomes import Outcomes, from_sets
 from comprehend_al.settings import Settings
 
 
@@ -207,6 +208,12 @@ class ClassifierData:
             self._test_rows(), read_job_output(job_output), multi_label=self.settings.multi_label
         )
         return metrics.model_dump(mode="json")
+
+    def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
+        gold, predicted = predicted_labels(
+            self._test_rows(), read_job_output(job_output), multi_label=self.settings.multi_label
+        )
+        return from_sets(gold, predicted, averaging="macro")
 
 
 def _ops(client: Any, settings: Settings) -> ModelOps:

@@ -29,10 +29,11 @@ from comprehend_al.datasets.entities import (
     validate_upload,
     waiting_types,
 )
-from comprehend_al.entity_metrics import evaluate_entities, read_entities_output
+from comprehend_al.entity_metrics import entity_outcomes, evaluate_entities, read_entities_output
 from comprehend_al.errors import InvalidTrainingData
 from comprehend_al.kinds.base import KindSpec, Merged, TestSet, Upload, Validated, Waiting, content_version
 from comprehend_al.models import DatasetRef, EntityMetrics, ModelKind
+from comprehend_al.outcomes import Outcomes
 from comprehend_al.settings import Settings
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # per file: the parsing Lambda holds an upload in memory
@@ -238,6 +239,15 @@ class EntityData:
         return dataset.test_uri or self.bucket.uri(self.test_documents_key)
 
     def evaluate(self, dataset: DatasetRef, job_output: bytes) -> dict[str, Any]:
+        test, predicted = self._predicted(job_output)
+        metrics = evaluate_entities(test.annotations, predicted, documents=len(test.documents))
+        return metrics.model_dump(mode="json")
+
+    def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
+        test, predicted = self._predicted(job_output)
+        return entity_outcomes(test.annotations, predicted, documents=len(test.documents))
+
+    def _predicted(self, job_output: bytes) -> tuple[EntityUpload, list[Annotation]]:
         documents, test = self._test_data()
         line_to_doc = _document_lines(documents)
         gapless = len(line_to_doc) == len(test.documents) and all(
@@ -247,13 +257,11 @@ class EntityData:
             job_output, expected_lines=len(test.documents) if gapless else None
         )
         # job output counts physical lines; the test annotations count non-empty documents
-        predicted = [
+        return test, [
             Annotation(line_to_doc[p.doc_index], p.begin, p.end, p.type)
             for p in predictions
             if p.doc_index in line_to_doc
         ]
-        metrics = evaluate_entities(test.annotations, predicted, documents=len(test.documents))
-        return metrics.model_dump(mode="json")
 
     def _get(self, uri: str) -> bytes:
         bucket, key = split_uri(uri)

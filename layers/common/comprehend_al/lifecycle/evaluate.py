@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from comprehend_al.aws.s3 import get_uri
@@ -15,6 +16,7 @@ from comprehend_al.lifecycle.deps import (
     Deps,
     champion,
     next_attempt,
+    outcomes_key,
 )
 from comprehend_al.models import ModelKind, ModelStatus, SelectionMetric
 from comprehend_al.observability import logger
@@ -46,8 +48,9 @@ def start_test_job(run: Run, model: ModelState, deps: Deps) -> TestState:
                 status=ModelStatus.ACTIVE.value,
                 reason="adopted from SSM",
             )
-        if record is None or run.dataset.test_version not in record.evaluations:
-            targets.append(("champion", active[0], active[1]))
+        kept = deps.bucket.head(outcomes_key(deps, run.kind, run.dataset.test_version, active[1]))
+        if record is None or run.dataset.test_version not in record.evaluations or kept is None:
+            targets.append(("champion", active[0], active[1]))  # also when its outcomes were never kept
     jobs = []
     for role, arn, version in targets:
         output_uri = deps.bucket.uri(
@@ -113,9 +116,16 @@ def evaluate_model(run: Run, test: TestState, deps: Deps) -> Evaluation:
     data = deps.data(run.kind)
     results: dict[str, dict[str, Any]] = {}
     for job in test.jobs:
-        metrics = data.evaluate(run.dataset, get_uri(job.output_uri, deps.bucket.client))
+        output = get_uri(job.output_uri, deps.bucket.client)
+        metrics = data.evaluate(run.dataset, output)
         deps.registry.add_evaluation(run.kind, job.version, test.test_version, metrics)
         results[job.role] = _scalars(metrics)
+        outcomes = data.outcomes(run.dataset, output)  # per document: what a paired comparison needs
+        deps.bucket.put(
+            outcomes_key(deps, run.kind, test.test_version, job.version),
+            json.dumps(outcomes.to_json()).encode(),
+            content_type="application/json",
+        )
     active = champion(run.kind, deps)
     champion_metrics = results.get("champion")
     if active and champion_metrics is None:
