@@ -100,8 +100,8 @@ def test_a_clearly_worse_challenger_is_worse_beyond_chance() -> None:
 
 def test_a_challenger_within_noise_is_indistinguishable() -> None:
     """Two documents apart on 120: neither better nor worse beyond chance; the champion stays."""
-    champion = classifier(GOLD, ["B"] + GOLD[1:])
-    challenger = classifier(GOLD, ["C"] + GOLD[1:40] + ["A"] + GOLD[41:])
+    champion = classifier(GOLD, ["B", *GOLD[1:]])
+    challenger = classifier(GOLD, ["C", *GOLD[1:40], "A", *GOLD[41:]])
 
     result = decide(challenger, champion)
 
