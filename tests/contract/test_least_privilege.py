@@ -201,6 +201,14 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     _expect(stack.upload("train/new/rejected.csv", _tickets(60, seed=8)), "SUCCEEDED")
     # a challenger worse beyond chance (every BILLING ticket labelled SHIPPING): its new batches are held
     _expect(stack.upload("train/new/worse.csv", _shifted(400, seed=9)), "SUCCEEDED")
+    # every label shifted, in both kinds: the guard holds both batches before any training
+    _expect(
+        _upload_both_kinds(env, "shifted", tickets=100, documents=40, seed=12, mislabelled=True), "SUCCEEDED"
+    )
+    # a shifted batch beside a clean one: the guard holds one, the other trains on a version without it
+    stack.put("train/new/clean-beside.csv", _tickets(80, seed=13))
+    shifted = datagen.to_csv(datagen.mislabel(datagen.generate(100, seed=14)))
+    _expect(stack.upload("train/new/shifted-beside.csv", shifted), "SUCCEEDED")
     # both kinds training when a step crashes: the failure handler stops both trainings
     with _trainings_held(env):
         router.fail_next("GetModelStatusFunction", RuntimeError("simulated crash"))

@@ -17,10 +17,11 @@ from comprehend_al.models import ModelKind
 from comprehend_al.store.records import BatchRecord, ModelRecord
 from comprehend_al.store.registry import Registry
 
-from local import datagen
+from local import datagen, entitygen
 from local.stack import Offline, running
 
 CLF = ModelKind.CLASSIFIER
+NER = ModelKind.ENTITY_RECOGNIZER
 
 
 @pytest.fixture
@@ -180,6 +181,7 @@ def test_a_batch_whose_challenger_loses_is_held_and_the_next_clean_batch_is_prom
     first, subtle = batches(offline)
     assert (first.status, subtle.status) == ("accepted", "held")
     assert subtle.model_version == lost.version and "lost" in subtle.reason
+    assert subtle.guard is not None and subtle.guard["held"] is False  # the guard let it through
 
     assert offline.stack.upload("train/new/clean.csv", csv_rows(400, seed=2))["status"] == "SUCCEEDED"
 
@@ -189,3 +191,75 @@ def test_a_batch_whose_challenger_loses_is_held_and_the_next_clean_batch_is_prom
     assert record is not None and subtle.batch_id not in (record.batches or [])
     assert record.dataset.documents <= 475
     assert [b.status for b in batches(offline)] == ["accepted", "held", "accepted"]
+
+
+def calls(env: Offline, function: str) -> int:
+    return sum(1 for name, _ in env.router.calls if name == function)
+
+
+def test_the_guard_holds_a_mislabelled_batch_before_training_and_a_clean_batch_after_it_is_promoted(
+    offline: Offline, notifications: Any
+) -> None:
+    """Given a champion, when the demo's mislabelled batch (every label shifted) arrives, then the guard
+    holds it before any training starts, with a report naming the moves and the most suspicious rows;
+    when a clean batch follows, it trains without the held one and is promoted."""
+    assert offline.stack.upload("train/new/first.csv", csv_rows(75, seed=1))["status"] == "SUCCEEDED"
+    trainings = calls(offline, "StartModelBuildingFunction")
+    harmful = datagen.to_csv(datagen.mislabel(datagen.generate(600, seed=3)))
+
+    result = offline.stack.upload("train/new/harmful.csv", harmful)
+
+    assert result["status"] == "SUCCEEDED"
+    assert calls(offline, "StartModelBuildingFunction") == trainings  # no training paid for
+    assert len(models(offline)) == 1
+    _, held = batches(offline)
+    assert held.status == "held" and "guard" in held.reason
+    assert held.guard is not None and held.guard["held"] and held.guard["agreement"] < 0.2
+    report = read(offline, str(held.report_uri))
+    assert report["moves"]["BILLING"] and len(report["suspicious"]) == 10 and report["p_value"] < 1e-6
+    [note] = [n for n in notifications() if n.get("outcome") == "held"]
+    assert note["held"][0]["batch"] == held.batch_id and "→" in note["held"][0]["moves"]
+    assert registry(offline).lock_holder(CLF) is None
+
+    assert offline.stack.upload("train/new/clean.csv", csv_rows(400, seed=2))["status"] == "SUCCEEDED"
+
+    newest = models(offline)[-1]
+    assert (newest.status, newest.selection["outcome"]) == ("active", "better")
+    record = registry(offline).dataset(CLF, str(newest.dataset_version))
+    assert record is not None and held.batch_id not in (record.batches or [])
+    assert [b.status for b in batches(offline)] == ["accepted", "held", "accepted"]
+
+
+def upload_entities(env: Offline, folder: str, documents: list[entitygen.Document]) -> dict[str, Any]:
+    text, annotations = entitygen.to_files(documents)
+    env.stack.put(f"train/new/{folder}/documents.txt", text)
+    return env.stack.upload(f"train/new/{folder}/annotations.csv", annotations)
+
+
+def test_entity_batch_with_swapped_types_is_held_and_a_clean_one_after_it_is_promoted(
+    offline: Offline,
+) -> None:
+    """Given a recognizer, when a batch whose entity types are rotated (COMPANY → PERSON → TICKER) arrives,
+    then the guard holds it before training (the report names the moves); when a clean batch follows, a
+    recognizer trained without it is promoted."""
+    test_documents, test_annotations = entitygen.to_files(entitygen.generate(80, seed=99))
+    offline.stack.put("test/entities/documents.txt", test_documents)
+    offline.stack.put("test/entities/annotations.csv", test_annotations)
+    assert upload_entities(offline, "first", entitygen.generate(45, seed=1))["status"] == "SUCCEEDED"
+    trainings = calls(offline, "StartModelBuildingFunction")
+
+    swapped = entitygen.mislabel(entitygen.generate(200, seed=3))
+    assert upload_entities(offline, "swapped", swapped)["status"] == "SUCCEEDED"
+
+    assert calls(offline, "StartModelBuildingFunction") == trainings
+    _, held = batches(offline, NER)
+    assert held.status == "held" and held.guard is not None and held.guard["agreement"] < 0.2
+    report = read(offline, str(held.report_uri))
+    assert report["moves"]["PERSON"].get("COMPANY") and report["suspicious"]  # companies called PERSON
+
+    assert upload_entities(offline, "clean", entitygen.generate(300, seed=2))["status"] == "SUCCEEDED"
+
+    first, newest = models(offline, NER)
+    assert (first.status, newest.status, newest.selection["outcome"]) == ("retired", "active", "better")
+    record = registry(offline).dataset(NER, str(newest.dataset_version))
+    assert record is not None and held.batch_id not in (record.batches or [])

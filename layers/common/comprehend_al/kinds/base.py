@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from comprehend_al.aws.comprehend import ModelOps
 from comprehend_al.aws.s3 import Bucket, ObjectInfo
 from comprehend_al.datasets.classification import Limits
+from comprehend_al.guard import Unit
 from comprehend_al.models import ClassificationMetrics, DatasetRef, EntityMetrics, ModelKind
 from comprehend_al.outcomes import Outcomes
 from comprehend_al.settings import Settings
@@ -142,6 +143,10 @@ class DataKind(Protocol):
 
     def evaluate(self, dataset: DatasetRef, job_output: bytes) -> dict[str, Any]: ...
 
+    def guard_units(self, data: Any, predict: Callable[[str], Any], *, limit: int, seed: str) -> list[Unit]:
+        """Up to ``limit`` rows of a batch scored by the champion (``predict``: the kind's real-time call)."""
+        ...
+
     def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
         """Per test document, what the model got right (for a paired comparison of two models)."""
         ...
@@ -166,6 +171,7 @@ class KindSpec:
     metrics: type[ClassificationMetrics] | type[EntityMetrics]
     data: Callable[[Settings, Bucket], DataKind]
     ops: Callable[[Any, Settings], ModelOps]  # (boto3 Comprehend client, settings) → training / test jobs
+    realtime: str  # the ComprehendClient method of real-time inference: "classify" | "detect_entities"
 
 
 def as_dict(value: Any) -> dict[str, Any]:

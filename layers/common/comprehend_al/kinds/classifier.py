@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from typing import Any
 
 from comprehend_al.aws.comprehend import ClassifierOps, ModelOps
@@ -20,6 +21,7 @@ from comprehend_al.datasets.classification import (
     to_csv,
 )
 from comprehend_al.errors import Problem
+from comprehend_al.guard import Unit, sample
 from comprehend_al.kinds.base import (
     STORED_DATASET_LIMITS,
     KindSpec,
@@ -209,6 +211,26 @@ class ClassifierData:
         )
         return metrics.model_dump(mode="json")
 
+    def guard_units(self, data: Any, predict: Callable[[str], Any], *, limit: int, seed: str) -> list[Unit]:
+        """One unit per row (multi-label: per gold label of the row), lines of the batch's stored file."""
+        rows: list[Row] = list(data)
+        units: list[Unit] = []
+        for index in sample(len(rows), limit, seed):
+            row, pairs = rows[index], predict(rows[index].text)
+            digest = text_hash(row.text)
+            if not self.settings.multi_label:
+                top = pairs[0] if pairs else (None, 0.0)
+                units.append(Unit(index + 1, row.labels[0], top[0], top[1], digest))
+                continue
+            chosen = {label for label, score in pairs if score >= 0.5}
+            other = next(((label, score) for label, score in pairs if label not in row.labels), (None, 0.0))
+            for label in row.labels:
+                if label in chosen:
+                    units.append(Unit(index + 1, label, label, dict(pairs)[label], digest))
+                else:
+                    units.append(Unit(index + 1, label, other[0], other[1], digest))
+        return units
+
     def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
         gold, predicted = predicted_labels(
             self._test_rows(), read_job_output(job_output), multi_label=self.settings.multi_label
@@ -228,4 +250,5 @@ SPEC = KindSpec(
     metrics=ClassificationMetrics,
     data=ClassifierData,
     ops=_ops,
+    realtime="classify",
 )

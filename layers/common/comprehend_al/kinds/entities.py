@@ -8,6 +8,10 @@ not quarantined as unknown files) and the upload of the second file starts the r
 Fixed test set: ``test/entities/documents.txt`` + ``test/entities/annotations.csv``, versioned by both
 objects. Dataset versions: ``datasets/entity_recognizer/<version>/documents.txt`` + ``annotations.csv``.
 Evaluation: the entity-detection job's output against the test annotations, exact span and type match.
+
+Why this module is long: it is the recognizer's whole :class:`DataKind` (claiming folders, batches, the
+fixed test set, dataset versions, evaluation, the guard's scoring), so every rule about where its two
+files live in S3 and how they are read back is in one place.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from comprehend_al.aws.comprehend import ModelOps, RecognizerOps
@@ -31,6 +36,7 @@ from comprehend_al.datasets.entities import (
 )
 from comprehend_al.entity_metrics import entity_outcomes, evaluate_entities, read_entities_output
 from comprehend_al.errors import InvalidTrainingData
+from comprehend_al.guard import Unit, sample
 from comprehend_al.kinds.base import KindSpec, Merged, TestSet, Upload, Validated, Waiting, content_version
 from comprehend_al.models import DatasetRef, EntityMetrics, ModelKind
 from comprehend_al.outcomes import Outcomes
@@ -243,6 +249,20 @@ class EntityData:
         metrics = evaluate_entities(test.annotations, predicted, documents=len(test.documents))
         return metrics.model_dump(mode="json")
 
+    def guard_units(self, data: Any, predict: Callable[[str], Any], *, limit: int, seed: str) -> list[Unit]:
+        """One unit per annotated span of the sampled documents: does the champion find it, as that type?"""
+        dataset: EntityUpload = data
+        grouped = dataset.annotations_by_document()
+        units: list[Unit] = []
+        for index in sample(len(dataset.documents), limit, seed):
+            text = dataset.documents[index]
+            found = {(b, e): (t, score) for b, e, t, score in predict(text)}
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            for a in grouped[index]:
+                type_, score = found.get((a.begin, a.end), (None, 0.0))
+                units.append(Unit(index + 1, a.type, type_, score, digest))
+        return units
+
     def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
         test, predicted = self._predicted(job_output)
         return entity_outcomes(test.annotations, predicted, documents=len(test.documents))
@@ -294,4 +314,5 @@ SPEC = KindSpec(
     metrics=EntityMetrics,
     data=EntityData,
     ops=_ops,
+    realtime="detect_entities",
 )

@@ -16,6 +16,7 @@ from comprehend_al.lifecycle.deploy import (
 from comprehend_al.lifecycle.deps import Deps
 from comprehend_al.lifecycle.evaluate import evaluate_model, get_job_status, start_test_job
 from comprehend_al.lifecycle.finish import finish_run, handle_failure, preparation_failed
+from comprehend_al.lifecycle.guard import guard_batches
 from comprehend_al.lifecycle.prepare import prepare_training_data
 from comprehend_al.lifecycle.reconcile import ReconcileReport, reconcile
 from comprehend_al.lifecycle.select import model_selection
@@ -31,6 +32,7 @@ __all__ = [
     "get_endpoint_status",
     "get_job_status",
     "get_model_status",
+    "guard_batches",
     "handle_failure",
     "model_selection",
     "preparation_failed",

@@ -192,7 +192,7 @@ def _prepare_kind(
             "waiting": len(composition.split.waiting),
         },
     )
-    blocked = _blocked_reasons(data, composition.split.trainable, data.test_set())
+    blocked = blocked_reasons(data, composition.split.trainable, data.test_set())
     if blocked:
         deps.notifier.publish(
             f"{kind.value}: data merged, not trained", {**status, "outcome": "waiting", "reasons": blocked}
@@ -209,7 +209,7 @@ def _prepare_kind(
     return run, {**status, "status": "training", "version": model_version}
 
 
-def _blocked_reasons(data: DataKind, merged: Merged, test: TestSet | None) -> list[str]:
+def blocked_reasons(data: DataKind, merged: Merged, test: TestSet | None) -> list[str]:
     if test is None:
         return [f"no fixed test set: upload it to s3://{data.bucket.name}/{data.test_key} (see README)"]
     return data.trainable(merged) + data.check_test_set(merged, test)
