@@ -218,6 +218,22 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     router.fail_next("StartModelBuildingFunction", RuntimeError("simulated crash"))
     _expect(stack.upload("train/new/crash.csv", _tickets(60, seed=6)), "FAILED")
 
+    # a user readmits the batch the guard held (it trains at once, loses, is held again) and drops it;
+    # then rolls each kind back to an earlier version, holding the batches that came after it
+    from comprehend_al.models import ModelKind
+    from comprehend_al.store.registry import Registry
+
+    registry = Registry(stack.outputs["RegistryTableName"])
+    [held] = [b for b in registry.batches(ModelKind.CLASSIFIER) if b.source == "train/new/shifted-beside.csv"]
+    _expect(stack.change_batch(ModelKind.CLASSIFIER, held.batch_id, "readmit", by="ops"), "SUCCEEDED")
+    _expect(stack.change_batch(ModelKind.CLASSIFIER, held.batch_id, "drop", by="ops"), "SUCCEEDED")
+    for kind in ModelKind:
+        earlier = [m for m in registry.models(kind) if m.status == "retired"][-1]
+        _expect(
+            stack.rollback(kind, earlier.version, by="ops", reason="flows", hold_batches_after=True),
+            "SUCCEEDED",
+        )
+
     # the loop (RetrainBatchSize 3): an uncertain prediction goes to review; feedback by id and by text,
     # the third label (feedback) writes a training upload; a completed review is the next third label;
     # the schedule flushes what is left; a human loop that fails to start gives back its budget
@@ -246,8 +262,6 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
 
     # the reconciler: a lock of an execution that is gone, an endpoint nothing points at, an upload no
     # event delivered; it releases, deletes, starts an execution (which merges the upload)
-    from comprehend_al.models import ModelKind
-    from comprehend_al.store.registry import Registry
 
     ghost = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:comprehend-al-model-lifecycle:ghost"
     assert Registry(stack.outputs["RegistryTableName"]).acquire_lock(

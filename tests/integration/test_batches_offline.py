@@ -263,3 +263,149 @@ def test_entity_batch_with_swapped_types_is_held_and_a_clean_one_after_it_is_pro
     assert (first.status, newest.status, newest.selection["outcome"]) == ("retired", "active", "better")
     record = registry(offline).dataset(NER, str(newest.dataset_version))
     assert record is not None and held.batch_id not in (record.batches or [])
+
+
+def endpoints(env: Offline) -> list[dict[str, Any]]:
+    client = boto3.client("comprehend", endpoint_url=env.comprehend.url, region_name="us-east-1")
+    return list(client.list_endpoints()["EndpointPropertiesList"])
+
+
+def held_by_the_guard(env: Offline) -> BatchRecord:
+    """A champion on 75 tickets, then the demo's mislabelled batch: held by the guard."""
+    assert env.stack.upload("train/new/first.csv", csv_rows(75, seed=1))["status"] == "SUCCEEDED"
+    harmful = datagen.to_csv(datagen.mislabel(datagen.generate(600, seed=3)))
+    assert env.stack.upload("train/new/harmful.csv", harmful)["status"] == "SUCCEEDED"
+    held = batches(env)[-1]
+    assert held.status == "held"
+    return held
+
+
+def test_readmit_returns_a_held_batch_to_training_at_once(offline: Offline) -> None:
+    """Given a batch the guard held, when a user readmits it, then it is pending again (history says who
+    and why), the same execution trains on it (the guard does not test it again), and its challenger's
+    outcome settles it: here it loses, so it is held again, by the comparison this time."""
+    held = held_by_the_guard(offline)
+    trainings = calls(offline, "StartModelBuildingFunction")
+
+    result = offline.stack.change_batch(CLF, held.batch_id, "readmit", by="ana", reason="checked by hand")
+
+    assert result["status"] == "SUCCEEDED"
+    assert calls(offline, "StartModelBuildingFunction") == trainings + 1
+    again = registry(offline).batch(CLF, held.batch_id)
+    assert again is not None
+    readmitted = [h for h in again.history if h["status"] == "pending"][-1]
+    assert (readmitted["by"], readmitted["reason"]) == ("ana", "readmitted by ana: checked by hand")
+    challenger = models(offline)[-1]
+    dataset = registry(offline).dataset(CLF, str(challenger.dataset_version))
+    assert dataset is not None and held.batch_id in (dataset.batches or [])
+    assert (challenger.status, again.status) == ("rejected", "held") and "lost" in str(again.reason)
+
+
+def test_drop_writes_a_dataset_version_without_the_batch_and_keeps_the_old_versions(offline: Offline) -> None:
+    """Given two accepted batches, when a user drops the first, then it is dropped (kept, never trained
+    on), a new current dataset version holds only the second batch's rows, and the version that held both
+    is unchanged; the next upload trains without the dropped rows."""
+    assert offline.stack.upload("train/new/first.csv", csv_rows(75, seed=1))["status"] == "SUCCEEDED"
+    assert offline.stack.upload("train/new/second.csv", csv_rows(400, seed=2))["status"] == "SUCCEEDED"
+    first, second = batches(offline)
+    before = registry(offline).current_record(CLF)
+    assert before is not None
+
+    result = offline.stack.change_batch(CLF, first.batch_id, "drop", by="ana", reason="exported twice")
+
+    assert result["status"] == "SUCCEEDED"
+    dropped = registry(offline).batch(CLF, first.batch_id)
+    assert dropped is not None and dropped.status == "dropped" and "ana" in str(dropped.reason)
+    after = registry(offline).current_record(CLF)
+    assert after is not None and after.version != before.version
+    assert (after.batches, after.without) == ([second.batch_id], [first.batch_id])
+    assert after.dataset.documents == 400 and after.parent == before.version
+    unchanged = registry(offline).dataset(CLF, before.version)
+    assert unchanged is not None and unchanged.batches == [first.batch_id, second.batch_id]
+    lineage = read(offline, str(after.lineage_uri))
+    assert set(lineage["batches"]) == {second.batch_id}
+
+    assert offline.stack.upload("train/new/third.csv", csv_rows(50, seed=4))["status"] == "SUCCEEDED"
+    newest = registry(offline).dataset(CLF, str(models(offline)[-1].dataset_version))
+    assert newest is not None and first.batch_id not in (newest.batches or [])
+
+
+def test_rollback_serves_the_earlier_version_with_a_consistent_pointer_and_registry(
+    offline: Offline, notifications: Any
+) -> None:
+    """Given a second model promoted over a first, when a user rolls back to the first (holding the
+    batches after it), then an endpoint serving the first model is IN_SERVICE and the pointer names both,
+    the registry has the first active and the second retired with who and why, the rollback is recorded,
+    the replaced endpoint is deleted, the later batch is held, and the lock is free."""
+    assert offline.stack.upload("train/new/first.csv", csv_rows(75, seed=1))["status"] == "SUCCEEDED"
+    assert offline.stack.upload("train/new/second.csv", csv_rows(400, seed=2))["status"] == "SUCCEEDED"
+    first, second = models(offline)
+    replaced_endpoint = offline.stack.active().endpoint_arn
+
+    result = offline.stack.rollback(
+        CLF, first.version, by="ana", reason="misroutes refunds", hold_batches_after=True
+    )
+
+    assert result["status"] == "SUCCEEDED", result.get("cause")
+    active = offline.stack.active()
+    assert active.model_arn == first.model_arn and active.endpoint_arn != replaced_endpoint
+    [serving] = endpoints(offline)
+    assert (serving["EndpointArn"], serving["ModelArn"], serving["Status"]) == (
+        active.endpoint_arn,
+        first.model_arn,
+        "IN_SERVICE",
+    )
+    back, retired = models(offline)
+    assert (back.status, back.endpoint_arn) == ("active", active.endpoint_arn)
+    assert (
+        retired.status == "retired"
+        and "rolled back to" in str(retired.reason)
+        and "ana" in str(retired.reason)
+    )
+    [record] = registry(offline).rollbacks(CLF)
+    assert (record.version, record.replaced, record.by, record.reason) == (
+        first.version,
+        second.version,
+        "ana",
+        "misroutes refunds",
+    )
+    assert registry(offline).active_dataset_version(CLF) == first.dataset_version
+    assert [b.status for b in batches(offline)] == ["accepted", "held"] and record.held_batches
+    assert registry(offline).lock_holder(CLF) is None
+    assert any(n.get("outcome") == "rolled_back" for n in notifications())
+
+
+def test_rollback_of_the_entity_recognizer_in_place(tmp_path: Path) -> None:
+    """Given UPDATE_IN_PLACE and two recognizers, when a user rolls back to the first, then the active
+    endpoint is updated to serve it (no new endpoint), and pointer and registry agree."""
+    with running(tmp_path / "comprehend", {"DeploymentStrategy": "UPDATE_IN_PLACE"}) as env:
+        documents, annotations = entitygen.to_files(entitygen.generate(80, seed=99))
+        env.stack.put("test/entities/documents.txt", documents)
+        env.stack.put("test/entities/annotations.csv", annotations)
+        assert upload_entities(env, "first", entitygen.generate(45, seed=1))["status"] == "SUCCEEDED"
+        assert upload_entities(env, "second", entitygen.generate(300, seed=2))["status"] == "SUCCEEDED"
+        first, second = models(env, NER)
+        assert second.status == "active"
+        endpoint = env.stack.active(NER).endpoint_arn
+
+        result = env.stack.rollback(NER, first.version, by="ana", reason="regression on tickers")
+
+        assert result["status"] == "SUCCEEDED", result.get("cause")
+        assert env.stack.active(NER).model_arn == first.model_arn
+        assert env.stack.active(NER).endpoint_arn == endpoint
+        [serving] = endpoints(env)
+        assert (serving["EndpointArn"], serving["ModelArn"]) == (endpoint, first.model_arn)
+        back, retired = models(env, NER)
+        assert (back.status, retired.status) == ("active", "retired")
+        assert [r.version for r in registry(env).rollbacks(NER)] == [first.version]
+
+
+def test_a_rollback_to_the_version_in_service_fails_cleanly(offline: Offline) -> None:
+    assert offline.stack.upload("train/new/first.csv", csv_rows(75, seed=1))["status"] == "SUCCEEDED"
+    [model] = models(offline)
+
+    result = offline.stack.rollback(CLF, model.version)
+
+    assert result["status"] == "FAILED"
+    assert offline.stack.active().model_arn == model.model_arn and len(endpoints(offline)) == 1
+    assert registry(offline).lock_holder(CLF) is None

@@ -117,7 +117,11 @@ def compose(
         "base": base,
         "lineage_uri": deps.bucket.uri(lineage_key),
         "waiting": split.waiting,
-        "without": sorted(b.batch_id for b in every if b.batch_id in exclude),
+        "without": sorted(
+            b.batch_id
+            for b in every
+            if b.batch_id in exclude or b.status in (BatchStatus.HELD, BatchStatus.DROPPED)
+        ),
         "reason": reason,
     }
     registry.put_dataset(
