@@ -6,6 +6,7 @@ python -m local.cli run --train PATH.csv [...]    a scenario on your own CSV, in
 python -m local.cli serve                         the stack until Ctrl-C (Comprehend URL printed)
 python -m local.cli classify --text ...           POST /classify to a running serve (feedback likewise)
 python -m local.cli registry                      the registry of the last run
+python -m local.cli batches|readmit|drop|rollback  batches of a running serve; readmit / drop one; roll back
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from comprehend_al.store.registry import Registry  # noqa: E402
 
 from local import datagen, entitygen  # noqa: E402
 from local.apigw import LocalHttpApi  # noqa: E402
+from local.control import describe as describe_execution  # noqa: E402
+from local.control import start as start_control  # noqa: E402
 from local.report import model_rows, table, write_report  # noqa: E402
 from local.stack import Offline, running  # noqa: E402
 
@@ -325,6 +328,8 @@ def serve(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "api-url").write_text(api_url)
         say(f"HTTP API (POST {', '.join(sorted(p.split()[1] for p in api.routes))}): {api_url}")
+        control, control_url = start_control(env.stack)  # batches / readmit / drop / rollback
+        (folder / "control-url").write_text(control_url)
         say("  python -m local.cli classify --text 'my parcel never arrived'   (then: feedback --label ...)")
         if not args.empty:  # a first model, so that there is an endpoint to call
             env.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(200, seed=99)))
@@ -348,6 +353,7 @@ def serve(args: argparse.Namespace) -> int:
                 time.sleep(5)
                 snapshot(env, Path(args.state_dir) if args.state_dir else DEFAULT_STATE)
         except KeyboardInterrupt:
+            control.stop()
             say("\nstopped")
     return 0
 
@@ -401,6 +407,89 @@ def registry(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- batches and rollback on a running `serve` (what `make rollback` and start-execution do on AWS) -----
+def _control(args: argparse.Namespace, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    if args.control:
+        base = str(args.control)
+    else:
+        url_file = Path(args.state_dir or DEFAULT_STATE) / "control-url"
+        if not url_file.exists():
+            raise SystemExit(f"no running stack: start `python -m local.cli serve` first ({url_file})")
+        base = url_file.read_text().strip()
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        base + path, data=data, headers={"Content-Type": "application/json"}, method=method
+    )
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return json.loads(response.read() or b"null")
+
+
+def batches_command(args: argparse.Namespace) -> int:
+    """The batches of a kind: status, origin, source, rows, and why."""
+    found = _control(args, "GET", f"/batches/{args.kind}")
+    say(f"{'batch':<17} {'status':<11} {'origin':<8} {'rows':>5}  source / reason")
+    for b in found:
+        say(f"{b['batch_id']:<17} {b['status']:<11} {b['origin']:<8} {b['rows']:>5}  {b['source']}")
+        if b.get("reason") and b["status"] in {"held", "dropped", "quarantined"}:
+            say(f"{'':<44}{b['reason'][:160]}")
+    return 0
+
+
+def change_batch_command(args: argparse.Namespace) -> int:
+    """readmit / drop: an execution with ``{"batch": ...}`` (the same input on AWS)."""
+    request = {
+        "kind": args.kind,
+        "batch_id": args.batch,
+        "action": args.action,
+        "by": args.by,
+        "reason": args.reason,
+    }
+    result = _control(args, "POST", "/executions", {"input": {"batch": request}})
+    say(describe_execution(result))
+    return 0 if result.get("status") == "SUCCEEDED" else 1
+
+
+def rollback_command(args: argparse.Namespace) -> int:
+    """One-command rollback: an execution with ``{"rollback": ...}`` (``make rollback`` on AWS)."""
+    request = {
+        "kind": args.kind,
+        "version": args.version,
+        "by": args.by,
+        "reason": args.reason,
+        "hold_batches_after": args.hold_batches_after,
+    }
+    started = time.monotonic()
+    result = _control(args, "POST", "/executions", {"input": {"rollback": request}})
+    say(f"{describe_execution(result)} in {time.monotonic() - started:.1f} s")
+    return 0 if result.get("status") == "SUCCEEDED" else 1
+
+
+def _operation_parser(sub: Any, name: str, help_text: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("--kind", default="classifier", choices=[k.value for k in ModelKind])
+    p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
+    p.add_argument("--control", help="control URL of a running `serve` (default: the one it wrote)")
+    if name != "batches":
+        p.add_argument("--by", default=os.environ.get("USER", "unknown"), help="who (recorded)")
+        p.add_argument("--reason", default="", help="why (recorded)")
+    return p
+
+
+def add_batch_commands(sub: Any) -> None:
+    _operation_parser(sub, "batches", "the batches of a running `serve`").set_defaults(func=batches_command)
+    for action, help_text in (
+        ("readmit", "return a held batch to training (it trains at once)"),
+        ("drop", "drop a batch: a dataset version without its rows"),
+    ):
+        p = _operation_parser(sub, action, help_text)
+        p.add_argument("batch", help="the batch id (see `batches`)")
+        p.set_defaults(func=change_batch_command, action=action)
+    p = _operation_parser(sub, "rollback", "bring an earlier model version back into service")
+    p.add_argument("--version", required=True)
+    p.add_argument("--hold-batches-after", action="store_true", help="hold the batches it was not trained on")
+    p.set_defaults(func=rollback_command)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("moto").setLevel(logging.ERROR)  # e.g. "no CloudFormation support for BucketPolicy"
@@ -449,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("registry", help="show the model registry of the last run")
     p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE)
     p.set_defaults(func=registry)
+    add_batch_commands(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
