@@ -12,18 +12,22 @@ from local import cli
 pytestmark = pytest.mark.slow
 
 
-def test_demo_promotes_then_rejects_and_deploys_an_entity_recognizer(tmp_path: Path) -> None:
-    """Given the generated tickets, when `make demo` runs, then round 2 is promoted, the harmful round 3
-    is rejected, the entity round deploys a recognizer, and the report is written."""
+def test_demo_holds_the_harmful_batch_before_training_then_promotes_and_deploys_a_recognizer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given the generated tickets, when `make demo` runs, then the harmful round is held by the guard
+    before training (its report shown), the clean round after it is promoted, the entity round deploys a
+    recognizer, and the report is written."""
     code = cli.main(["demo", "--state-dir", str(tmp_path / "state"), "--report", str(tmp_path / "report")])
 
     assert code == 0
+    out = capsys.readouterr().out
+    assert "HELD before training (no training started)" in out and "labels moved:" in out
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     decisions = [(m["kind"], m["decision"]) for m in report["models"]]
     assert decisions == [
         ("classifier", "promote"),
         ("classifier", "promote"),
-        ("classifier", "reject"),
         ("entity_recognizer", "promote"),
     ]
     assert (tmp_path / "report" / "chart.svg").read_text().startswith("<svg")
