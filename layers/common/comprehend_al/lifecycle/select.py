@@ -8,6 +8,7 @@ to the comparison of the two values (:func:`comprehend_al.selection.select`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -43,6 +44,15 @@ def _outcomes(run: Run, test_version: str, version: str, deps: Deps) -> Outcomes
     return Outcomes.from_json(json.loads(raw))
 
 
+def _evidence(*outcomes: Outcomes) -> str:
+    """The bootstrap's seed: a digest of the outcomes compared, so the same evidence gives the same
+    decision (a rerun, a retried step, a test) whatever the run is called."""
+    digest = hashlib.sha256()
+    for item in outcomes:
+        digest.update(json.dumps(item.to_json(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def model_selection(run: Run, evaluation: Evaluation, deps: Deps) -> SelectionState:
     metric, min_improvement = selection_config(run.kind, deps)
     challenger = _metrics_model(run.kind, evaluation.challenger)
@@ -60,7 +70,7 @@ def model_selection(run: Run, evaluation: Evaluation, deps: Deps) -> SelectionSt
                 confidence=deps.number(SELECTION_CONFIDENCE, deps.settings.selection_confidence),
                 max_recall_drop=deps.number(MAX_RECALL_DROP, deps.settings.max_recall_drop),
                 resamples=deps.settings.bootstrap_resamples,
-                seed=f"{run.kind.value}|{run.version}|{evaluation.test_version}",
+                seed=_evidence(new, old),
             )
     state = SelectionState(
         decision=selection.decision,
