@@ -175,3 +175,23 @@ bench-al: $(STAMP) $(ENCODERS_STAMP)
 clean:
 	-[ ! -x $(CLI) ] || $(CLI) clean
 	rm -rf $(VENV) $(VENV)-sam $(CHECKOV_VENV) .venv-awscli .aws-sam .pytest_cache .mypy_cache .ruff_cache build
+
+# --- one-command rollback (README, "Batches and rollback") ------------------------------------------------
+# On AWS (your credentials; the stack's state machine): make rollback KIND=classifier VERSION=v2026... \
+#     [REASON="misroutes refunds"] [HOLD=1] [STACK=comprehend-al]
+# Offline, against a running `comprehend-al serve`: make rollback OFFLINE=1 KIND=... VERSION=...
+.PHONY: rollback
+STACK ?= comprehend-al
+rollback:
+	@test -n "$(KIND)" -a -n "$(VERSION)" || { echo "usage: make rollback KIND=classifier|entity_recognizer VERSION=v... [REASON=...] [HOLD=1] [OFFLINE=1]" >&2; exit 2; }
+ifdef OFFLINE
+	$(CLI) rollback --kind $(KIND) --version $(VERSION) --reason "$(REASON)" $(if $(HOLD),--hold-batches-after,)
+else
+	@arn="$$($(REAL_AWS) aws cloudformation describe-stacks --stack-name $(STACK) --output text \
+	    --query "Stacks[0].Outputs[?OutputKey=='StateMachineArn'].OutputValue")" && \
+	who="$$($(REAL_AWS) aws sts get-caller-identity --query Arn --output text)" && \
+	input="$$($(PYTHON) -c 'import json, sys; k, v, by, why, hold = sys.argv[1:]; print(json.dumps({"rollback": {"kind": k, "version": v, "by": by, "reason": why, "hold_batches_after": hold == "1"}}))' \
+	    '$(KIND)' '$(VERSION)' "$$who" '$(REASON)' '$(HOLD)')" && \
+	echo "+ aws stepfunctions start-execution --state-machine-arn $$arn --input '$$input'" && \
+	$(REAL_AWS) aws stepfunctions start-execution --state-machine-arn "$$arn" --name "rollback-$$(date +%s)" --input "$$input"
+endif

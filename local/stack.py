@@ -16,6 +16,7 @@ import copy
 import importlib.util
 import io
 import json
+import logging
 import os
 import threading
 import time
@@ -490,6 +491,40 @@ class OfflineStack:
         )
         return str(response["executionArn"])
 
+    def operate(
+        self, operation: dict[str, Any], *, wait: bool = True, timeout: float = 300
+    ) -> dict[str, Any]:
+        """Start an execution with ``{"rollback": ...}`` or ``{"batch": ...}``, as ``make rollback`` and the
+        CLI do on AWS (``aws stepfunctions start-execution --input ...``)."""
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        name = f"{next(iter(operation))}-{uuid.uuid4().hex}"
+        arn = str(
+            sfn.start_execution(
+                stateMachineArn=self.state_machine_arn, name=name, input=json.dumps(operation)
+            )["executionArn"]
+        )
+        return self.wait(arn, timeout=timeout) if wait else {"executionArn": arn}
+
+    def rollback(
+        self,
+        kind: ModelKind,
+        version: str,
+        *,
+        by: str = "offline",
+        reason: str = "",
+        hold_batches_after: bool = False,
+    ) -> dict[str, Any]:
+        """Bring ``version`` back into service (the one-command rollback)."""
+        request = {"kind": kind.value, "version": version, "by": by, "reason": reason}
+        return self.operate({"rollback": {**request, "hold_batches_after": hold_batches_after}})
+
+    def change_batch(
+        self, kind: ModelKind, batch_id: str, action: str, *, by: str = "offline", reason: str = ""
+    ) -> dict[str, Any]:
+        """``readmit`` a held batch (it trains at once) or ``drop`` one from the data."""
+        request = {"kind": kind.value, "batch_id": batch_id, "action": action, "by": by, "reason": reason}
+        return self.operate({"batch": request})
+
     def wait(self, execution_arn: str, *, timeout: float = 300) -> dict[str, Any]:
         sfn = boto3.client("stepfunctions", region_name=REGION)
         deadline = time.monotonic() + timeout
@@ -546,6 +581,19 @@ class _StackParameters:
 
 
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}}
+
+
+class _AbsentPathIsNotAnError(logging.Filter):
+    """moto's interpreter logs an ERROR each time a Choice's ``IsPresent`` looks at an absent path (the
+    state machine's ``Operation`` choice does on every upload): the answer is ``false``, not a failure."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "NoSuchJsonPathError" not in record.getMessage()
+
+
+logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component").addFilter(
+    _AbsentPathIsNotAnError()
+)
 
 
 REVIEW_FLOW = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:flow-definition/{STACK_NAME}-review"

@@ -17,6 +17,7 @@ from local import datagen
 from local.cli.base import PROG, ROOT, Arg, ExitCode, OneOf, command, say
 from local.cli.rounds import run_round
 from local.cli.session import STATE_DIR, serve_file, session, snapshot
+from local.control import start as start_control
 from local.dashboard import DashboardServer
 
 
@@ -59,6 +60,7 @@ def serve(args: argparse.Namespace) -> int:
         say(f"Human review page (local A2I runtime): {env.a2i.url}/review")
         say(f"HTTP API (POST {', '.join(sorted(p.split()[1] for p in api.routes))}): {api_url}")
         say(f"Dashboard (the monitor runs on each load): {DashboardServer(env).start()}/dashboard/")
+        control, control_address = start_control(env.stack)  # batches / readmit / drop / rollback
         if not args.empty:  # a first model, so that there is an endpoint to call
             env.stack.put("test/classifier/test.csv", datagen.to_csv(datagen.generate(200, seed=99)))
             run_round(
@@ -67,6 +69,7 @@ def serve(args: argparse.Namespace) -> int:
         info = {
             "pid": os.getpid(),
             "api_url": api_url,
+            "control_url": control_address,
             "comprehend_url": env.comprehend.url,
             "a2i_url": env.a2i.url,
             "state_dir": str(s.folder),
@@ -99,6 +102,7 @@ def serve(args: argparse.Namespace) -> int:
                 time.sleep(2)
                 snapshot(env, [s.folder, serve_file().parent] if s.kept else [serve_file().parent])
         except KeyboardInterrupt:
+            control.stop()
             say("\nstopped")
         finally:
             api.stop()
@@ -167,6 +171,16 @@ def api_url(args: argparse.Namespace) -> str:
             f"the `serve` that wrote {path} (pid {info.get('pid')}) is gone: start `{PROG} serve`"
         )
     return str(info["api_url"])
+
+
+def control_url(args: argparse.Namespace) -> str:
+    """The control URL of the running ``serve`` (batches, readmit, drop, rollback)."""
+    if getattr(args, "control", None):
+        return str(args.control)
+    path = serve_file(args.state_dir)
+    if not path.exists():
+        raise NotRunning(f"no running stack ({path} not found): start `{PROG} serve` first")
+    return str(json.loads(path.read_text())["control_url"])
 
 
 def post(url: str, body: dict[str, Any]) -> int:

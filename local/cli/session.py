@@ -30,6 +30,7 @@ from local.cli.base import ROOT, Arg, say
 # functions the state machine calls, as the demo names them (polls are shown live, not in the trail)
 STEP_LABELS = {
     "PrepareTrainingDataFunction": "validate + merge",
+    "GuardBatchesFunction": "guard",
     "StartModelBuildingFunction": "train",
     "GetModelStatusFunction": "train",
     "StartTestJobFunction": "test job",

@@ -204,6 +204,16 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     ssm = boto3.client("ssm", region_name=REGION)
     ssm.put_parameter(Name=f"{stack.parameter_prefix}/min-improvement", Value="1.0", Overwrite=True)
     _expect(stack.upload("train/new/rejected.csv", _tickets(60, seed=8)), "SUCCEEDED")
+    # a challenger worse beyond chance (every BILLING ticket labelled SHIPPING): its new batches are held
+    _expect(stack.upload("train/new/worse.csv", _shifted(400, seed=9)), "SUCCEEDED")
+    # every label shifted, in both kinds: the guard holds both batches before any training
+    _expect(
+        _upload_both_kinds(env, "shifted", tickets=100, documents=40, seed=12, mislabelled=True), "SUCCEEDED"
+    )
+    # a shifted batch beside a clean one: the guard holds one, the other trains on a version without it
+    stack.put("train/new/clean-beside.csv", _tickets(80, seed=13))
+    shifted = datagen.to_csv(datagen.mislabel(datagen.generate(100, seed=14)))
+    _expect(stack.upload("train/new/shifted-beside.csv", shifted), "SUCCEEDED")
     # both kinds training when a step crashes: the failure handler stops both trainings
     with _trainings_held(env):
         router.fail_next("GetModelStatusFunction", RuntimeError("simulated crash"))
@@ -212,6 +222,22 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     # a crash before the model is recorded: the failure handler records the failed model itself
     router.fail_next("StartModelBuildingFunction", RuntimeError("simulated crash"))
     _expect(stack.upload("train/new/crash.csv", _tickets(60, seed=6)), "FAILED")
+
+    # a user readmits the batch the guard held (it trains at once, loses, is held again) and drops it;
+    # then rolls each kind back to an earlier version, holding the batches that came after it
+    from comprehend_al.models import ModelKind
+    from comprehend_al.store.registry import Registry
+
+    registry = Registry(stack.outputs["RegistryTableName"])
+    [held] = [b for b in registry.batches(ModelKind.CLASSIFIER) if b.source == "train/new/shifted-beside.csv"]
+    _expect(stack.change_batch(ModelKind.CLASSIFIER, held.batch_id, "readmit", by="ops"), "SUCCEEDED")
+    _expect(stack.change_batch(ModelKind.CLASSIFIER, held.batch_id, "drop", by="ops"), "SUCCEEDED")
+    for kind in ModelKind:
+        earlier = [m for m in registry.models(kind) if m.status == "retired"][-1]
+        _expect(
+            stack.rollback(kind, earlier.version, by="ops", reason="flows", hold_batches_after=True),
+            "SUCCEEDED",
+        )
 
     # the loop (RetrainBatchSize 3): an uncertain prediction goes to review; feedback by id and by text,
     # the third label (feedback) writes a training upload; a completed review is the next third label;
@@ -241,8 +267,6 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
 
     # the reconciler: a lock of an execution that is gone, an endpoint nothing points at, an upload no
     # event delivered; it releases, deletes, starts an execution (which merges the upload)
-    from comprehend_al.models import ModelKind
-    from comprehend_al.store.registry import Registry
 
     ghost = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:comprehend-al-model-lifecycle:ghost"
     assert Registry(stack.outputs["RegistryTableName"]).acquire_lock(
@@ -275,6 +299,14 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
 
 def _tickets(n: int, seed: int) -> bytes:
     return datagen.to_csv(datagen.generate(n, seed=seed))
+
+
+def _shifted(n: int, seed: int) -> bytes:
+    """One label relabelled as another: subtle enough to pass the guard, harmful to the model trained."""
+    rows = datagen.generate(n, seed=seed)
+    return datagen.to_csv(
+        [datagen.Ticket("SHIPPING" if t.label == "BILLING" else t.label, t.text) for t in rows]
+    )
 
 
 def _expect(result: dict[str, Any], status: str) -> None:

@@ -103,6 +103,7 @@ def test_entity_folder_trains_evaluates_and_deploys_a_recognizer(offline: Offlin
     assert keys(offline, f"datasets/entity_recognizer/{dataset}/") == [
         f"datasets/entity_recognizer/{dataset}/annotations.csv",
         f"datasets/entity_recognizer/{dataset}/documents.txt",
+        f"datasets/entity_recognizer/{dataset}/lineage.json",
     ]
     assert sorted(keys(offline, "train/processed/")) == [
         f"train/processed/{dataset}/batch-1/annotations.csv",
@@ -145,17 +146,18 @@ def test_both_kinds_train_in_parallel_and_are_selected_independently(offline: Of
     # When one execution takes them
     result = upload_entities(offline, "harmful", entitygen.mislabel(entitygen.generate(300, seed=3)))
 
-    # Then the recognizer is rejected (SSM, endpoint unchanged) while the classifier is promoted
+    # Then the guard holds the recognizer's batch before training (SSM, endpoint unchanged) while the
+    # classifier is promoted
     assert result["status"] == "SUCCEEDED", result.get("cause")
-    champion, rejected = models(offline, NER)
-    assert (champion.status, rejected.status) == ("active", "rejected")
-    assert rejected.selection["challenger_value"] < rejected.selection["champion_value"]
-    assert rejected.endpoint_arn is None
+    [champion] = models(offline, NER)
+    assert champion.status == "active"
     assert_deployed(offline, NER, champion)
     old, new = models(offline, CLF)
     assert (old.status, new.status) == ("retired", "active")
     assert_deployed(offline, CLF, new)
-    # the rejected batch's data is kept in the dataset (a human may fix the labels), not quarantined
-    current = Registry(offline.stack.outputs["RegistryTableName"]).current_dataset(NER)
-    assert current is not None and current.documents == 345
+    # the held batch's data is kept (a human may fix the labels and readmit it), not quarantined
+    registry = Registry(offline.stack.outputs["RegistryTableName"])
+    held = registry.batches(NER)[-1]
+    assert held.status == "held" and held.guard is not None and held.guard["held"]
+    assert "COMPANY → PERSON" in held.reason or "→" in held.reason
     assert keys(offline, "quarantine/") == [] and keys(offline, "train/new/") == []

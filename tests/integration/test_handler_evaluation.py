@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -38,9 +39,14 @@ CHALLENGER_PREDICTIONS = ["BILLING", "BILLING", "SHIPPING", "BILLING"]
 CHAMPION_PREDICTIONS = ["BILLING", "BILLING", "SHIPPING", "SHIPPING"]  # all right
 
 
-def with_champion(stack: Stack, *, evaluated_on: str | None = None) -> None:
-    """An active champion (SSM pointer, registry item), optionally already evaluated on a test version."""
+def with_champion(stack: Stack, *, evaluated_on: str | None = None, outcomes_kept: bool = True) -> None:
+    """An active champion (SSM pointer, registry item), optionally already evaluated on a test version
+    (with its per-document outcomes kept beside the test set, unless ``outcomes_kept`` is false)."""
     stack.set_param("classifier/active-model-arn", CHAMPION_ARN)
+    if evaluated_on and outcomes_kept:
+        outcomes = {"labels": ["BILLING"], "averaging": "macro", "documents": [[1, [[0, 1, 0, 0]]]]}
+        key = f"datasets/classifier/test/{evaluated_on}/outcomes/{CHAMPION_VERSION}.json"
+        stack.put(key, json.dumps(outcomes).encode())
     stack.fake.add_classifier(CHAMPION_ARN)
     evaluations = {evaluated_on: {"Accuracy": 0.5, "F1Score": 0.5}} if evaluated_on else {}
     stack.deps.registry.put_model(
@@ -75,6 +81,16 @@ def test_start_test_job_tests_only_the_challenger_when_champion_already_evaluate
 
     assert [job["role"] for job in result["jobs"]] == ["challenger"]
     assert started_models(trained) == [CHALLENGER_ARN]
+
+
+def test_start_test_job_retests_a_champion_whose_outcomes_were_not_kept(trained: Stack) -> None:
+    """Given the champion has metrics on this test-set version but no per-document outcomes (evaluated
+    before they were kept), when StartTestJob is called, then it is run again: the comparison is paired."""
+    with_champion(trained, evaluated_on=TEST_VERSION, outcomes_kept=False)
+
+    result = trained.invoke("start_test_job", trained.event("start_test_job", "trained.json"))
+
+    assert sorted(job["role"] for job in result["jobs"]) == ["challenger", "champion"]
 
 
 def test_start_test_job_tests_challenger_and_champion_when_champion_not_evaluated(trained: Stack) -> None:
@@ -269,3 +285,21 @@ def test_model_selection_respects_min_improvement_from_ssm(stack: Stack) -> None
 
     assert result["decision"] == "reject"
     assert "below the required 0.0500" in result["reason"]
+
+
+def test_evaluate_then_select_compares_the_two_models_document_by_document(
+    stack: Stack, scored: dict[str, Any]
+) -> None:
+    """Given both models scored on the same 4 documents (the champion right on all, the challenger on 3),
+    when EvaluateModel keeps their per-document outcomes and ModelSelection compares them, then the
+    paired test's figures are reported: 1 document only the champion gets right, and 4 documents cannot
+    tell the two apart beyond chance, so the champion stays (and the new batches with it)."""
+    evaluation = stack.invoke("evaluate_model", scored)
+    for version in (VERSION, CHAMPION_VERSION):
+        assert stack.keys(f"datasets/classifier/test/{TEST_VERSION}/outcomes/{version}.json")
+
+    result = stack.invoke("model_selection", {"run": scored["run"], "evaluation": evaluation})
+
+    assert (result["decision"], result["outcome"]) == ("reject", "indistinguishable")
+    assert result["test"]["mcnemar"] == {"challenger_only": 0, "champion_only": 1, "p_value": 1.0}
+    assert result["test"]["documents"] == 4 and result["test"]["low"] < 0 <= result["test"]["high"]

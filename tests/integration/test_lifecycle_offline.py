@@ -85,14 +85,18 @@ def test_better_challenger_is_promoted_and_old_endpoint_deleted(offline: Offline
     assert first_endpoint != new.endpoint_arn
 
 
-def test_worse_challenger_is_rejected_and_its_data_kept(offline: Offline) -> None:
-    """Given a good champion, when a mislabelled batch arrives, then the challenger is rejected, SSM is
-    untouched, no endpoint is created, and the accepted rows stay in the dataset for the next run."""
+def test_worse_challenger_is_rejected_and_its_batch_held(offline: Offline) -> None:
+    """Given a good champion, when a batch relabelling one class as another arrives (subtle enough for the
+    guard), then the challenger is rejected as worse, SSM is untouched, no endpoint is created, and the
+    batch is held: kept (its rows stay in the dataset version it trained on), not trained on again."""
     offline.stack.upload("train/new/first.csv", csv_rows(300, seed=1))
     champion_arn = offline.stack.active().model_arn
-    harmful = datagen.to_csv(datagen.mislabel(datagen.generate(500, seed=3)))
+    shifted = [
+        datagen.Ticket("SHIPPING" if t.label == "BILLING" else t.label, t.text)
+        for t in datagen.generate(500, seed=3)
+    ]
 
-    result = offline.stack.upload("train/new/harmful.csv", harmful)
+    result = offline.stack.upload("train/new/harmful.csv", datagen.to_csv(shifted))
 
     assert result["status"] == "SUCCEEDED"
     champion, challenger = models(offline)
@@ -102,6 +106,7 @@ def test_worse_challenger_is_rejected_and_its_data_kept(offline: Offline) -> Non
     assert len(endpoints(offline)) == 1
     current = registry(offline).current_dataset(ModelKind.CLASSIFIER)
     assert current is not None and current.documents == 800
+    assert [b.status for b in registry(offline).batches(ModelKind.CLASSIFIER)] == ["accepted", "held"]
 
 
 def test_training_in_error_fails_the_run_and_leaves_nothing_running(offline: Offline) -> None:

@@ -122,3 +122,53 @@ def test_jobs_are_recorded_and_updated(registry: Any) -> None:
         "COMPLETED",
         "s3://data/output/x",
     )
+
+
+def test_batches_are_typed_listed_in_arrival_order_and_keep_their_history(registry: Any) -> None:
+    from comprehend_al.models import BatchStatus
+    from comprehend_al.store.records import BatchRecord
+
+    for name, at in (("b2", "2026-01-02T00:00:00Z"), ("b1", "2026-01-01T00:00:00Z")):
+        registry.put_batch(
+            BatchRecord(
+                kind=KIND.value,
+                batch_id=name,
+                status="pending",
+                origin="upload",
+                source=f"train/new/{name}.csv",
+                rows=3,
+                labels={"A": 2, "B": 1},
+                created_at=at,
+            )
+        )
+    first = registry.batch(KIND, "b1")
+    registry.set_batch_status(KIND, first, BatchStatus.HELD, "challenger lost", model_version="v2")
+
+    assert [b.batch_id for b in registry.batches(KIND)] == ["b1", "b2"]
+    held = registry.batch(KIND, "b1")
+    assert (held.status, held.reason, held.model_version, held.labels) == (
+        "held",
+        "challenger lost",
+        "v2",
+        {"A": 2, "B": 1},
+    )
+    assert [h["status"] for h in held.history] == ["held"]
+    assert registry.batch(KIND, "b3") is None
+
+
+def test_dataset_lineage_and_rollbacks_are_recorded(registry: Any) -> None:
+    from comprehend_al.store.records import RollbackRecord
+
+    lineage = {"batches": ["b1", "b2"], "base": None, "waiting": {"C": 3}, "without": ["b0"]}
+    registry.put_dataset(dataset("d1"), uploads=[], parent=None, execution_id="e1", lineage=lineage)
+    registry.mark_active_dataset(KIND, "d1")
+    registry.put_rollback(RollbackRecord(kind=KIND.value, version="v1", replaced="v2", by="ops", at="t1"))
+
+    record = registry.current_record(KIND)
+    assert record is not None and (record.batches, record.waiting, record.without) == (
+        ["b1", "b2"],
+        {"C": 3},
+        ["b0"],
+    )
+    assert registry.active_dataset_version(KIND) == "d1"
+    assert [(r.version, r.replaced, r.by) for r in registry.rollbacks(KIND)] == [("v1", "v2", "ops")]

@@ -23,6 +23,7 @@ from typing import Any, NamedTuple, Protocol
 
 from comprehend_al.errors import EvaluationFailed
 from comprehend_al.models import EntityMetrics, EntityTypeMetrics
+from comprehend_al.outcomes import Outcomes, from_sets
 
 
 class EntityPrediction(NamedTuple):
@@ -195,3 +196,17 @@ def evaluate_entities(
         documents=documents,
         per_type=per_type,
     )
+
+
+def entity_outcomes(
+    gold_annotations: Iterable[EntitySpan], predicted: Iterable[EntitySpan], *, documents: int
+) -> Outcomes:
+    """Per test document, the exact-match hits, false alarms and misses per entity type."""
+    gold: list[set[tuple[int, int, str]]] = [set() for _ in range(documents)]
+    found: list[set[tuple[int, int, str]]] = [set() for _ in range(documents)]
+    for a in gold_annotations:
+        gold[a.doc_index].add((a.begin, a.end, a.type))
+    for p in predicted:
+        if 0 <= p.doc_index < documents:
+            found[p.doc_index].add((p.begin, p.end, p.type))
+    return from_sets(gold, found, averaging="micro", label_of=lambda span: span[2])

@@ -232,15 +232,27 @@ def evaluate_classifier(
     ``gold`` holds the test rows in file order (``Row``), or their label tuples (a plain string is one
     label). Raise ``EvaluationFailed`` when predictions and gold lines do not correspond one to one.
     """
+    gold_sets, predicted = predicted_labels(gold, predictions, multi_label=multi_label, threshold=threshold)
+    if multi_label:
+        return _multi_label_metrics([frozenset(labels) for labels in gold_sets], predicted)
+    return _multi_class_metrics([g[0] for g in gold_sets], [next(iter(p)) for p in predicted])
+
+
+def predicted_labels(
+    gold: Sequence[Gold],
+    predictions: Iterable[Prediction],
+    *,
+    multi_label: bool,
+    threshold: float = 0.5,
+) -> tuple[list[tuple[str, ...]], list[frozenset[str]]]:
+    """(gold labels, predicted labels) of each test document, joined by line (see the module's rules)."""
     if not math.isfinite(threshold):
         raise ValueError(f"threshold must be a finite number, not {threshold!r}")
     joined = _join(gold, predictions)
     gold_sets = [_gold_labels(item) for item in gold]
     if multi_label:
-        predicted = [frozenset(s.name for s in p.scores if s.score >= threshold) for p in joined]
-        return _multi_label_metrics([frozenset(labels) for labels in gold_sets], predicted)
-    gold_single: list[str] = []
-    predicted_single: list[str] = []
+        return gold_sets, [frozenset(s.name for s in p.scores if s.score >= threshold) for p in joined]
+    predicted: list[frozenset[str]] = []
     for line, (labels, prediction) in enumerate(zip(gold_sets, joined, strict=True)):
         if len(labels) != 1:
             raise EvaluationFailed(f"gold line {line} has {len(labels)} labels; multi-class needs exactly 1")
@@ -250,9 +262,8 @@ def evaluate_classifier(
             )
         if not prediction.scores:
             raise EvaluationFailed(f"line {line}: the prediction has no classes")
-        gold_single.append(labels[0])
-        predicted_single.append(max(prediction.scores, key=lambda s: s.score).name)  # first max wins
-    return _multi_class_metrics(gold_single, predicted_single)
+        predicted.append(frozenset([max(prediction.scores, key=lambda s: s.score).name]))  # first max wins
+    return gold_sets, predicted
 
 
 def _multi_class_metrics(gold: Sequence[str], predicted: Sequence[str]) -> ClassificationMetrics:

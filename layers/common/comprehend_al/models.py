@@ -40,6 +40,28 @@ class ModelStatus(StrEnum):
     FAILED = "failed"
 
 
+class BatchStatus(StrEnum):
+    """What became of one batch of labelled data (see :class:`~comprehend_al.store.records.BatchRecord`)."""
+
+    PENDING = "pending"
+    MERGED = "merged"
+    ACCEPTED = "accepted"
+    HELD = "held"
+    DROPPED = "dropped"
+    QUARANTINED = "quarantined"
+
+    @property
+    def trains(self) -> bool:
+        """Its rows go into the next dataset version."""
+        return self in {BatchStatus.PENDING, BatchStatus.MERGED, BatchStatus.ACCEPTED}
+
+
+class BatchOrigin(StrEnum):
+    UPLOAD = "upload"
+    FEEDBACK = "feedback"  # a flush of the label buffer: user corrections and reviewed labels
+    REVIEW = "review"
+
+
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -99,6 +121,9 @@ class DatasetRef(Frozen):
     added: int = 0  # rows new in this version
     duplicates_dropped: int = 0
     conflicts: int = 0
+    # labels below the minimum (or absent from the test set): their documents wait, kept in the lineage but
+    # not in the training file; ``label_counts`` counts what is trained
+    waiting: dict[str, int] = Field(default_factory=dict)
 
 
 class Lifecycle(StrEnum):

@@ -79,6 +79,13 @@ class Settings(BaseModel):
     default_selection_metric: SelectionMetric = Field(SelectionMetric.F1_SCORE, alias="SELECTION_METRIC")
     min_improvement: float = Field(0.0, ge=0.0, le=1.0, alias="MIN_IMPROVEMENT")
     max_poll_attempts: int = Field(240, ge=1, alias="MAX_POLL_ATTEMPTS")
+    # promotion and the guard: defaults of the SSM parameters of the same names (read at run time)
+    selection_confidence: float = Field(0.95, ge=0.5, lt=1.0, alias="SELECTION_CONFIDENCE")
+    max_recall_drop: float = Field(0.10, ge=0.0, le=1.0, alias="MAX_RECALL_DROP")
+    bootstrap_resamples: int = Field(1000, ge=100, alias="BOOTSTRAP_RESAMPLES")
+    guard_confidence: float = Field(0.999, ge=0.5, lt=1.0, alias="GUARD_CONFIDENCE")
+    guard_tolerance: float = Field(0.25, ge=0.0, le=1.0, alias="GUARD_TOLERANCE")
+    guard_sample_size: int = Field(200, ge=10, le=2000, alias="GUARD_SAMPLE_SIZE")
     min_docs_per_label: int = Field(10, ge=1, alias="MIN_DOCS_PER_LABEL")
     min_docs_total: int = Field(50, ge=1, alias="MIN_DOCS_TOTAL")
     # longer than the state machine's TimeoutSeconds (24 h): a live run never loses its lock to expiry

@@ -65,6 +65,9 @@ class SelectionState(StepModel):
     metric: str
     challenger_value: float | None = None
     champion_value: float | None = None
+    # first | better | worse (its new batches are held) | indistinguishable (they stay) | invalid
+    outcome: str = "indistinguishable"
+    test: dict[str, Any] | None = None  # the paired test's figures
 
 
 class EndpointState(StepModel):
@@ -143,3 +146,58 @@ class RunOutcome(StepModel):
     version: str
     outcome: Literal["promoted", "rejected", "failed"]
     reason: str = ""
+
+
+# --- operations a user starts: rollback, readmit / drop a batch ------------------------------------------
+class RollbackRequest(StepModel):
+    """``{"rollback": {...}}``, the input of ``make rollback`` (who and why are the caller's own words)."""
+
+    kind: ModelKind
+    version: str
+    by: str = "unknown"
+    reason: str = ""
+    hold_batches_after: bool = False  # hold every batch the version rolled back to was not trained on
+
+
+class RollbackStart(StepModel):
+    run: Run  # the version brought back, as a run (its dataset version, its model name)
+    model: ModelState
+    request: RollbackRequest
+
+
+class RollbackState(StepModel):
+    """The state of a rollback as FinishRollback (or, failed, HandleFailure) gets it."""
+
+    run: Run
+    model: ModelState
+    request: RollbackRequest
+    endpoint: EndpointState | None = None
+    promotion: Promotion | None = None
+    cleanup: dict[str, Any] | None = None
+    error: StepError | None = None
+    cleanup_error: StepError | None = None
+
+
+class RollbackOutcome(StepModel):
+    kind: ModelKind
+    version: str
+    outcome: Literal["rolled_back", "rollback_failed"]
+    reason: str = ""
+
+
+class BatchRequest(StepModel):
+    """``{"batch": {...}}``: readmit a held (or dropped) batch, or drop one from the data."""
+
+    kind: ModelKind
+    batch_id: str
+    action: Literal["readmit", "drop"]
+    by: str = "unknown"
+    reason: str = ""
+
+
+class BatchChange(StepModel):
+    kind: ModelKind
+    batch_id: str
+    action: str
+    status: str
+    dataset: str | None = None  # the dataset version written without a dropped batch

@@ -181,6 +181,23 @@ class ComprehendClient:
         """The endpoint called ``name`` (names are unique per account and region)."""
         return next((e for e in self.endpoints() if e.name == name), None)
 
+    def classify(self, endpoint_arn: str, text: str) -> list[tuple[str, float]]:
+        """Real-time classification: ``(label, score)`` pairs, best first (``Classes`` or ``Labels``)."""
+        with aws_call("ClassifyDocument"):
+            response = self.client.classify_document(Text=text, EndpointArn=endpoint_arn)
+        found = response.get("Classes") or response.get("Labels") or []
+        pairs = [(str(c["Name"]), float(c.get("Score", 0.0))) for c in found]
+        return sorted(pairs, key=lambda pair: -pair[1])
+
+    def detect_entities(self, endpoint_arn: str, text: str) -> list[tuple[int, int, str, float]]:
+        """Real-time entity detection: ``(begin, end, type, score)`` of each entity."""
+        with aws_call("DetectEntities"):
+            response = self.client.detect_entities(Text=text, EndpointArn=endpoint_arn)
+        return [
+            (int(e["BeginOffset"]), int(e["EndOffset"]), str(e["Type"]), float(e.get("Score", 0.0)))
+            for e in response.get("Entities", [])
+        ]
+
     def delete_endpoint(self, endpoint_arn: str) -> bool:
         """Delete an endpoint; ``False`` when it was already gone (deletion is idempotent)."""
         try:

@@ -21,6 +21,10 @@ Conventions (decided here, relied on by the handlers and tests):
   inner runs of whitespace (including line breaks) collapsed to one space. Nothing else: case, Unicode
   form and punctuation are significant, because they may be significant to the model.
 * **Label sets** are compared as sets: ``A|B`` and ``B|A`` label the document identically.
+* **A header line** (Comprehend reads none): a first record whose two fields are header words (``label,text``,
+  ``class,text``, ``category,document``, either order), or the entity annotations header
+  (``File,Line,Begin Offset,End Offset,Type``) in a CSV upload, is skipped and reported as a warning; the
+  rest of the file is validated as usual (a header is not data: it must not become a class).
 
 Why this module is long: it is the one place that knows the classifier's file format (parsing, every
 validation rule with its file/line/field message, merge, serialisation); split, the rules of one format
@@ -221,6 +225,61 @@ def _records(text: str) -> Iterable[_Record]:
         yield _Record(start_line, None if error else fields, error)
 
 
+# --- header lines -----------------------------------------------------------------------------------
+LABEL_HEADERS = frozenset(
+    [
+        "label",
+        "labels",
+        "class",
+        "classes",
+        "category",
+        "categories",
+        "intent",
+        "intents",
+        "topic",
+        "tag",
+        "tags",
+        "target",
+        "sentiment",
+        "y",
+    ]
+)
+TEXT_HEADERS = frozenset(
+    [
+        "text",
+        "texts",
+        "document",
+        "documents",
+        "doc",
+        "content",
+        "sentence",
+        "body",
+        "message",
+        "utterance",
+        "review",
+        "comment",
+        "x",
+    ]
+)
+ANNOTATIONS_HEADER = ("file", "line", "begin offset", "end offset", "type")
+
+
+def header_reason(fields: Sequence[str]) -> str | None:
+    """Why a first record is a header line rather than data (``None``: it is data)."""
+    words = tuple(f.strip().lower() for f in fields)
+    if words == ANNOTATIONS_HEADER:
+        return (
+            "the entity annotations header (File,Line,Begin Offset,End Offset,Type): this looks like an "
+            "annotations.csv, which belongs in a folder with its documents.txt; line skipped"
+        )
+    if len(words) == 2 and (
+        (words[0] in LABEL_HEADERS and words[1] in TEXT_HEADERS)
+        or (words[0] in TEXT_HEADERS and words[1] in LABEL_HEADERS)
+    ):
+        return f"a header line ({','.join(fields)}), not a labelled document: skipped"
+    return None
+
+
 # --- parse ------------------------------------------------------------------------------------------
 class _Problems:
     def __init__(self, file: str, cap: int) -> None:
@@ -268,12 +327,14 @@ def parse_upload(
     multi_label: bool,
     delimiter: str = "|",
     limits: Limits = DEFAULT_LIMITS,
+    warnings: list[Problem] | None = None,
 ) -> list[Row]:
     """Validate an uploaded training CSV and return its rows; raise ``InvalidTrainingData`` listing every
     problem found (up to ``limits.max_problems``).
 
     Blank lines are skipped. The same text twice with the same labels is kept (``merge`` drops the
     duplicate); the same text with different labels in one upload is a problem (which one is right?).
+    A header line is skipped; ``warnings`` (when given) receives a problem saying so.
     """
     check_delimiter(delimiter)
     problems = _Problems(file, limits.max_problems)
@@ -288,12 +349,21 @@ def parse_upload(
     rows: list[Row] = []
     seen: dict[str, tuple[frozenset[str], int]] = {}  # normalised text -> (label set, first line)
     labels_seen: set[str] = set()
+    first_record = True
     for record in _records(text):
         if problems.full:
             break
         if record.fields is None:
             problems.add(record.line, "record", record.error)
+            first_record = False
             continue
+        if first_record:
+            first_record = False
+            reason = header_reason(record.fields)
+            if reason:
+                if warnings is not None:
+                    warnings.append(Problem(file, record.line, "record", reason))
+                continue
         row = _check_record(record, problems, multi_label=multi_label, delimiter=delimiter, limits=limits)
         if row is None:
             continue

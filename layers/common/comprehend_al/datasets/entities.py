@@ -243,6 +243,17 @@ def validate_upload(
     problems = _Problems(limits.max_problems)
     warnings: list[Problem] = []
     lines = _split_documents(documents, documents_file, limits, problems)
+    if lines and lines[0] is not None and tuple(c.strip() for c in lines[0].split(",")) == HEADER:
+        warnings.append(
+            Problem(
+                documents_file,
+                1,
+                DOCUMENT_FIELD,
+                "the annotations header in the documents file: line skipped (it belongs in annotations.csv; "
+                "annotation line numbers still count it)",
+            )
+        )
+        lines[0] = ""
     text = _decode_annotations(annotations, annotations_file, problems)
     if text is None:
         problems.raise_if_any(annotations_file)
@@ -487,6 +498,28 @@ def check_trainable(
             )
     problems.raise_if_any(annotations_file)
     return warnings
+
+
+def waiting_types(
+    dataset: EntityUpload, test_types: set[str] | None, *, limits: EntityLimits = EntityLimits()
+) -> tuple[dict[str, int], list[str]]:
+    """Entity types that wait (``type → annotations``, one note each): under Comprehend's minimums, or
+    absent from the fixed test set (``test_types``; ``None``: unknown). The others train without them."""
+    documents = dataset.type_document_counts()
+    waiting: dict[str, int] = {}
+    notes: list[str] = []
+    for type_, count in dataset.type_counts().items():
+        docs = documents[type_]
+        if count < limits.min_annotations_per_type or docs < limits.min_documents_per_type:
+            waiting[type_] = count
+            notes.append(
+                f"entity type {type_!r}: {count} of {limits.min_annotations_per_type} annotations, "
+                f"{docs} of {limits.min_documents_per_type} documents"
+            )
+        elif test_types is not None and type_ not in test_types:
+            waiting[type_] = count
+            notes.append(f"entity type {type_!r}: {count} annotations, not in the fixed test set")
+    return waiting, notes
 
 
 # --- merge and serialisation ------------------------------------------------------------------------

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from comprehend_al.aws.s3 import Bucket
 from comprehend_al.kinds import classifier, entities
-from comprehend_al.kinds.base import DataKind, KindSpec, Merged, TestSet, Upload, content_version
+from comprehend_al.kinds.base import (
+    DataKind,
+    KindSpec,
+    Merged,
+    TestSet,
+    Upload,
+    Validated,
+    Waiting,
+    content_version,
+)
 from comprehend_al.models import ModelKind
 from comprehend_al.settings import Settings
 
@@ -17,6 +26,8 @@ __all__ = [
     "Merged",
     "TestSet",
     "Upload",
+    "Validated",
+    "Waiting",
     "content_version",
     "data_kinds",
     "spec",

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 from comprehend_al.aws.comprehend import ModelOps
 from comprehend_al.aws.s3 import Bucket, ObjectInfo
 from comprehend_al.datasets.classification import Limits
+from comprehend_al.guard import Unit
 from comprehend_al.models import ClassificationMetrics, DatasetRef, EntityMetrics, ModelKind
+from comprehend_al.outcomes import Outcomes
 from comprehend_al.settings import Settings
 
 
@@ -69,6 +71,24 @@ class Merged:
     conflicts: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Validated:
+    """An upload that passed validation: its data, and what was noticed without blocking it."""
+
+    data: Any
+    warnings: list[str] = field(default_factory=list)  # e.g. "line 1 looks like a header: skipped"
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A merged dataset split into what trains now and what waits (labels below the minimum)."""
+
+    trainable: Merged
+    waiting: dict[str, int]  # label → documents (classifier) or annotations (entities) kept aside
+    notes: list[str]  # "label 'X': 3 of 10 documents", one per waiting label
+    unknown_test_labels: list[str]  # labels of the fixed test set the model cannot know yet
+
+
 class DataKind(Protocol):
     kind: ModelKind
     bucket: Bucket
@@ -87,8 +107,26 @@ class DataKind(Protocol):
 
     def load(self, dataset: DatasetRef | None) -> Any: ...
 
-    def validate(self, upload: Upload) -> Any:
+    def validate(self, upload: Upload) -> Validated:
         """Parse and validate an upload; raises ``InvalidTrainingData`` naming file, line and field."""
+        ...
+
+    def empty(self) -> Any:
+        """A dataset with no rows (what merging starts from)."""
+        ...
+
+    def write_batch(self, batch_id: str, data: Any) -> str:
+        """Store a batch's validated rows (under ``datasets/``); returns the URI :meth:`load_batch` reads."""
+        ...
+
+    def load_batch(self, uri: str) -> Any: ...
+
+    def row_keys(self, data: Any) -> list[tuple[str, str]]:
+        """(text hash, label signature) of each row: the lineage says which batch each kept row came from."""
+        ...
+
+    def split_waiting(self, merged: Merged, test: TestSet | None) -> Waiting:
+        """Labels below the minimum, or absent from the fixed test set, wait; the rest trains."""
         ...
 
     def merge(self, current: Any, new: Any) -> Merged: ...
@@ -97,7 +135,9 @@ class DataKind(Protocol):
 
     def trainable(self, merged: Merged) -> list[str]: ...
 
-    def write(self, merged: Merged, version: str, test: TestSet | None) -> DatasetRef: ...
+    def write(
+        self, merged: Merged, version: str, test: TestSet | None, waiting: dict[str, int] | None = None
+    ) -> DatasetRef: ...
 
     def test_documents_uri(self, dataset: DatasetRef) -> str:
         """One document per line, the input of the test job (written once per test-set version)."""
@@ -108,6 +148,13 @@ class DataKind(Protocol):
     def baseline(self, job_output: bytes) -> dict[str, Any] | None:
         """What the model's test-job predictions look like (:class:`comprehend_al.drift.Profile`), if
         this kind's live traffic is watched for drift."""
+
+    def guard_units(self, data: Any, predict: Callable[[str], Any], *, limit: int, seed: str) -> list[Unit]:
+        """Up to ``limit`` rows of a batch scored by the champion (``predict``: the kind's real-time call)."""
+        ...
+
+    def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
+        """Per test document, what the model got right (for a paired comparison of two models)."""
         ...
 
 
@@ -130,6 +177,7 @@ class KindSpec:
     metrics: type[ClassificationMetrics] | type[EntityMetrics]
     data: Callable[[Settings, Bucket], DataKind]
     ops: Callable[[Any, Settings], ModelOps]  # (boto3 Comprehend client, settings) → training / test jobs
+    realtime: str  # the ComprehendClient method of real-time inference: "classify" | "detect_entities"
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from typing import Any
 
 from comprehend_al.aws.comprehend import ClassifierOps, ModelOps
@@ -10,25 +11,32 @@ from comprehend_al.aws.s3 import Bucket, ObjectInfo
 from comprehend_al.datasets.classification import (
     DEFAULT_LIMITS,
     Limits,
+    Row,
     check_test_set,
     check_trainable,
     label_report,
     merge,
     parse_upload,
+    text_hash,
     to_csv,
 )
 from comprehend_al.drift import baseline_profile
+from comprehend_al.errors import Problem
+from comprehend_al.guard import Unit, sample
 from comprehend_al.kinds.base import (
     STORED_DATASET_LIMITS,
     KindSpec,
     Merged,
     TestSet,
     Upload,
+    Validated,
+    Waiting,
     as_dict,
     content_version,
 )
-from comprehend_al.metrics import evaluate_classifier, read_job_output, test_documents
+from comprehend_al.metrics import evaluate_classifier, predicted_labels, read_job_output, test_documents
 from comprehend_al.models import ClassificationMetrics, DatasetRef, ModelKind
+from comprehend_al.outcomes import Outcomes, from_sets
 from comprehend_al.settings import Settings
 
 
@@ -58,13 +66,21 @@ class ClassifierData:
             return None
         return TestSet(self.bucket.uri(self.test_key), content_version([info]), (self.test_key,))
 
-    def _parse(self, data: bytes, file: str, *, limits: Limits = DEFAULT_LIMITS) -> list[Any]:
+    def _parse(
+        self,
+        data: bytes,
+        file: str,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+        warnings: list[Problem] | None = None,
+    ) -> list[Any]:
         return parse_upload(
             data,
             file=file,
             multi_label=self.settings.multi_label,
             delimiter=self.settings.label_delimiter,
             limits=limits,
+            warnings=warnings,
         )
 
     def load(self, dataset: DatasetRef | None) -> list[Any]:
@@ -78,9 +94,52 @@ class ClassifierData:
     def max_upload_bytes(self) -> int:
         return DEFAULT_LIMITS.max_file_bytes
 
-    def validate(self, upload: Upload) -> list[Any]:
+    def validate(self, upload: Upload) -> Validated:
         key = upload.keys[0]
-        return self._parse(self.bucket.get(key, version_id=upload.version_of(key)), upload.name)
+        warnings: list[Problem] = []
+        rows = self._parse(
+            self.bucket.get(key, version_id=upload.version_of(key)), upload.name, warnings=warnings
+        )
+        return Validated(rows, [str(w) for w in warnings])
+
+    def empty(self) -> list[Any]:
+        return []
+
+    def write_batch(self, batch_id: str, data: Any) -> str:
+        key = f"{self.settings.datasets_prefix}classifier/batches/{batch_id}/train.csv"
+        self.bucket.put(key, to_csv(data, delimiter=self.settings.label_delimiter))
+        return self.bucket.uri(key)
+
+    def load_batch(self, uri: str) -> list[Any]:
+        key = uri.split("/", 3)[3]
+        return self._parse(self.bucket.get(key), uri, limits=STORED_DATASET_LIMITS)
+
+    def row_keys(self, data: Any) -> list[tuple[str, str]]:
+        return [(text_hash(row.text), "|".join(sorted(set(row.labels)))) for row in data]
+
+    def split_waiting(self, merged: Merged, test: TestSet | None) -> Waiting:
+        """Labels under ``MinDocsPerLabel``, or missing from the fixed test set, wait (their rows stay in the
+        lineage); multi-label rows lose only their waiting labels."""
+        minimum = self.settings.min_docs_per_label
+        test_labels = set(label_report(self._test_rows())) if test else None
+        waiting: dict[str, int] = {}
+        notes: list[str] = []
+        for label, count in sorted(merged.label_counts.items()):
+            if count < minimum:
+                waiting[label] = count
+                notes.append(f"label {label!r}: {count} of {minimum} documents")
+            elif test_labels is not None and label not in test_labels:
+                waiting[label] = count
+                notes.append(f"label {label!r}: {count} documents, not in the fixed test set")
+        rows: list[Row] = []
+        for row in merged.data:
+            labels = tuple(label for label in row.labels if label not in waiting)
+            if labels and (self.settings.multi_label or labels == row.labels):
+                rows.append(row if labels == row.labels else Row(labels, row.text, row.line))
+        counts = label_report(rows)
+        trainable = Merged(rows, len(rows), counts, merged.added, merged.duplicates_dropped, merged.conflicts)
+        unknown = sorted((test_labels or set()) - set(counts))
+        return Waiting(trainable, waiting, notes, unknown)
 
     def merge(self, current: Any, new: Any) -> Merged:
         result = merge(current, new)
@@ -97,8 +156,11 @@ class ClassifierData:
         return self._parse(self.bucket.get(self.test_key), self.bucket.uri(self.test_key))
 
     def check_test_set(self, merged: Merged, test: TestSet) -> list[str]:
+        """What blocks training: a trained label the test set lacks (Comprehend refuses such a TestS3Uri).
+        Test labels the model cannot know yet are not a problem: :meth:`write` leaves them out of the
+        test file given to training, and the evaluation reports them."""
         problems = check_test_set(set(merged.label_counts), set(label_report(self._test_rows())))
-        return [str(p) for p in problems]
+        return [str(p) for p in problems if "but not in the test set" in p.reason]
 
     def trainable(self, merged: Merged) -> list[str]:
         return check_trainable(
@@ -109,20 +171,33 @@ class ClassifierData:
             documents=merged.documents,
         )
 
-    def write(self, merged: Merged, version: str, test: TestSet | None) -> DatasetRef:
-        key = f"{self.settings.datasets_prefix}classifier/{version}/train.csv"
-        self.bucket.put(key, to_csv(merged.data))
+    def write(
+        self, merged: Merged, version: str, test: TestSet | None, waiting: dict[str, int] | None = None
+    ) -> DatasetRef:
+        folder = f"{self.settings.datasets_prefix}classifier/{version}/"
+        self.bucket.put(folder + "train.csv", to_csv(merged.data, delimiter=self.settings.label_delimiter))
+        test_uri = test.uri if test else ""
+        if test:
+            known = set(merged.label_counts)
+            rows = self._test_rows()
+            if any(not set(row.labels) <= known for row in rows):
+                # Comprehend refuses a test set with labels the training data lacks: training gets the
+                # documents of known labels; the evaluation still runs the whole fixed test set
+                kept = [row for row in rows if set(row.labels) <= known]
+                self.bucket.put(folder + "test.csv", to_csv(kept, delimiter=self.settings.label_delimiter))
+                test_uri = self.bucket.uri(folder + "test.csv")
         return DatasetRef(
             kind=self.kind,
             version=version,
-            train_uri=self.bucket.uri(key),
-            test_uri=test.uri if test else "",
+            train_uri=self.bucket.uri(folder + "train.csv"),
+            test_uri=test_uri,
             test_version=test.version if test else "",
             documents=merged.documents,
             label_counts=merged.label_counts,
             added=merged.added,
             duplicates_dropped=merged.duplicates_dropped,
             conflicts=len(merged.conflicts),
+            waiting=waiting or {},
         )
 
     def test_documents_uri(self, dataset: DatasetRef) -> str:
@@ -148,6 +223,32 @@ class ClassifierData:
                 texts.append(rows[prediction.line].text)
         return baseline_profile(top, texts).model_dump(mode="json")
 
+    def guard_units(self, data: Any, predict: Callable[[str], Any], *, limit: int, seed: str) -> list[Unit]:
+        """One unit per row (multi-label: per gold label of the row), lines of the batch's stored file."""
+        rows: list[Row] = list(data)
+        units: list[Unit] = []
+        for index in sample(len(rows), limit, seed):
+            row, pairs = rows[index], predict(rows[index].text)
+            digest = text_hash(row.text)
+            if not self.settings.multi_label:
+                top = pairs[0] if pairs else (None, 0.0)
+                units.append(Unit(index + 1, row.labels[0], top[0], top[1], digest))
+                continue
+            chosen = {label for label, score in pairs if score >= 0.5}
+            other = next(((label, score) for label, score in pairs if label not in row.labels), (None, 0.0))
+            for label in row.labels:
+                if label in chosen:
+                    units.append(Unit(index + 1, label, label, dict(pairs)[label], digest))
+                else:
+                    units.append(Unit(index + 1, label, other[0], other[1], digest))
+        return units
+
+    def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
+        gold, predicted = predicted_labels(
+            self._test_rows(), read_job_output(job_output), multi_label=self.settings.multi_label
+        )
+        return from_sets(gold, predicted, averaging="macro")
+
 
 def _ops(client: Any, settings: Settings) -> ModelOps:
     return ClassifierOps(client, mode=settings.classifier_mode.value, delimiter=settings.label_delimiter)
@@ -161,4 +262,5 @@ SPEC = KindSpec(
     metrics=ClassificationMetrics,
     data=ClassifierData,
     ops=_ops,
+    realtime="classify",
 )

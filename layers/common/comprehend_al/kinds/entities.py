@@ -8,12 +8,18 @@ not quarantined as unknown files) and the upload of the second file starts the r
 Fixed test set: ``test/entities/documents.txt`` + ``test/entities/annotations.csv``, versioned by both
 objects. Dataset versions: ``datasets/entity_recognizer/<version>/documents.txt`` + ``annotations.csv``.
 Evaluation: the entity-detection job's output against the test annotations, exact span and type match.
+
+Why this module is long: it is the recognizer's whole :class:`DataKind` (claiming folders, batches, the
+fixed test set, dataset versions, evaluation, the guard's scoring), so every rule about where its two
+files live in S3 and how they are read back is in one place.
 """
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from comprehend_al.aws.comprehend import ModelOps, RecognizerOps
@@ -26,11 +32,14 @@ from comprehend_al.datasets.entities import (
     merge,
     to_files,
     validate_upload,
+    waiting_types,
 )
-from comprehend_al.entity_metrics import evaluate_entities, read_entities_output
+from comprehend_al.entity_metrics import entity_outcomes, evaluate_entities, read_entities_output
 from comprehend_al.errors import InvalidTrainingData
-from comprehend_al.kinds.base import KindSpec, Merged, TestSet, Upload, content_version
+from comprehend_al.guard import Unit, sample
+from comprehend_al.kinds.base import KindSpec, Merged, TestSet, Upload, Validated, Waiting, content_version
 from comprehend_al.models import DatasetRef, EntityMetrics, ModelKind
+from comprehend_al.outcomes import Outcomes
 from comprehend_al.settings import Settings
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # per file: the parsing Lambda holds an upload in memory
@@ -70,15 +79,71 @@ class EntityData:
             mine.append(Upload(self.kind, folder, (docs.key, notes.key), (docs.etag, notes.etag)))
         return mine, rest
 
-    def validate(self, upload: Upload) -> EntityUpload:
+    def validate(self, upload: Upload) -> Validated:
         documents_key, annotations_key = upload.keys
-        return validate_upload(
+        data = validate_upload(
             self.bucket.get(documents_key, version_id=upload.version_of(documents_key)),
             self.bucket.get(annotations_key, version_id=upload.version_of(annotations_key)),
             documents_file=documents_key,
             annotations_file=annotations_key,
             limits=self.limits,
         )
+        notable = [w for w in data.warnings if "header" in w.reason]  # span warnings stay in the report
+        return Validated(data, [str(w) for w in notable])
+
+    def empty(self) -> EntityUpload:
+        return EntityUpload(documents=[], annotations=[])
+
+    def write_batch(self, batch_id: str, data: Any) -> str:
+        folder = f"{self.settings.datasets_prefix}{self.kind.value}/batches/{batch_id}/"
+        documents, annotations = to_files(data, documents_file=DOCUMENTS)
+        self.bucket.put(folder + DOCUMENTS, documents, content_type="text/plain")
+        self.bucket.put(folder + ANNOTATIONS, annotations)
+        return self.bucket.uri(folder + DOCUMENTS)
+
+    def load_batch(self, uri: str) -> EntityUpload:
+        annotations = uri.rsplit("/", 1)[0] + "/" + ANNOTATIONS
+        return validate_upload(
+            self._get(uri),
+            self._get(annotations),
+            documents_file=uri,
+            annotations_file=annotations,
+            limits=self.limits,
+        )
+
+    def row_keys(self, data: Any) -> list[tuple[str, str]]:
+        return [
+            (
+                hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                ";".join(f"{a.begin}-{a.end}-{a.type}" for a in spans),
+            )
+            for text, spans in zip(data.documents, data.annotations_by_document(), strict=True)
+        ]
+
+    def split_waiting(self, merged: Merged, test: TestSet | None) -> Waiting:
+        """Entity types under Comprehend's minimums (annotations, documents) or missing from the fixed test
+        set wait: their annotations are left out of the training file, the documents stay."""
+        dataset: EntityUpload = merged.data
+        test_types: set[str] | None = None
+        if test is not None:
+            try:
+                test_types = set(self._test_data()[1].type_counts())
+            except InvalidTrainingData:
+                test_types = None  # reported by check_test_set
+        waiting, notes = waiting_types(dataset, test_types, limits=self.limits)
+        kept = EntityUpload(
+            documents=dataset.documents, annotations=[a for a in dataset.annotations if a.type not in waiting]
+        )
+        trainable = Merged(
+            kept,
+            len(kept.documents),
+            kept.type_counts(),
+            merged.added,
+            merged.duplicates_dropped,
+            merged.conflicts,
+        )
+        unknown = sorted((test_types or set()) - set(trainable.label_counts))
+        return Waiting(trainable, waiting, notes, unknown)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -151,7 +216,9 @@ class EntityData:
             return [str(p) for p in error.problems]
         return []
 
-    def write(self, merged: Merged, version: str, test: TestSet | None) -> DatasetRef:
+    def write(
+        self, merged: Merged, version: str, test: TestSet | None, waiting: dict[str, int] | None = None
+    ) -> DatasetRef:
         folder = f"{self.settings.datasets_prefix}{self.kind.value}/{version}/"
         documents, annotations = to_files(merged.data, documents_file=DOCUMENTS)
         self.bucket.put(folder + DOCUMENTS, documents, content_type="text/plain")
@@ -169,6 +236,7 @@ class EntityData:
             added=merged.added,
             duplicates_dropped=merged.duplicates_dropped,
             conflicts=len(merged.conflicts),
+            waiting=waiting or {},
         )
 
     # --- evaluation ------------------------------------------------------------------------------------
@@ -177,6 +245,29 @@ class EntityData:
         return dataset.test_uri or self.bucket.uri(self.test_documents_key)
 
     def evaluate(self, dataset: DatasetRef, job_output: bytes) -> dict[str, Any]:
+        test, predicted = self._predicted(job_output)
+        metrics = evaluate_entities(test.annotations, predicted, documents=len(test.documents))
+        return metrics.model_dump(mode="json")
+
+    def guard_units(self, data: Any, predict: Callable[[str], Any], *, limit: int, seed: str) -> list[Unit]:
+        """One unit per annotated span of the sampled documents: does the champion find it, as that type?"""
+        dataset: EntityUpload = data
+        grouped = dataset.annotations_by_document()
+        units: list[Unit] = []
+        for index in sample(len(dataset.documents), limit, seed):
+            text = dataset.documents[index]
+            found = {(b, e): (t, score) for b, e, t, score in predict(text)}
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            for a in grouped[index]:
+                type_, score = found.get((a.begin, a.end), (None, 0.0))
+                units.append(Unit(index + 1, a.type, type_, score, digest))
+        return units
+
+    def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
+        test, predicted = self._predicted(job_output)
+        return entity_outcomes(test.annotations, predicted, documents=len(test.documents))
+
+    def _predicted(self, job_output: bytes) -> tuple[EntityUpload, list[Annotation]]:
         documents, test = self._test_data()
         line_to_doc = _document_lines(documents)
         gapless = len(line_to_doc) == len(test.documents) and all(
@@ -186,13 +277,11 @@ class EntityData:
             job_output, expected_lines=len(test.documents) if gapless else None
         )
         # job output counts physical lines; the test annotations count non-empty documents
-        predicted = [
+        return test, [
             Annotation(line_to_doc[p.doc_index], p.begin, p.end, p.type)
             for p in predictions
             if p.doc_index in line_to_doc
         ]
-        metrics = evaluate_entities(test.annotations, predicted, documents=len(test.documents))
-        return metrics.model_dump(mode="json")
 
     def baseline(self, job_output: bytes) -> dict[str, Any] | None:
         return None  # drift is watched on the classifier's traffic (the predictions table)
@@ -228,4 +317,5 @@ SPEC = KindSpec(
     metrics=EntityMetrics,
     data=EntityData,
     ops=_ops,
+    realtime="detect_entities",
 )

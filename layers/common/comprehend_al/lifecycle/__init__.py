@@ -6,6 +6,7 @@ handlers (``functions/<step>/app.py``) import the step functions from this packa
 from :mod:`comprehend_al.wiring`.
 """
 
+from comprehend_al.lifecycle.batches import change_batch
 from comprehend_al.lifecycle.deploy import (
     delete_old_endpoint,
     endpoint_name,
@@ -16,28 +17,35 @@ from comprehend_al.lifecycle.deploy import (
 from comprehend_al.lifecycle.deps import Deps
 from comprehend_al.lifecycle.evaluate import evaluate_model, get_job_status, start_test_job
 from comprehend_al.lifecycle.finish import finish_run, handle_failure, preparation_failed
+from comprehend_al.lifecycle.guard import guard_batches
 from comprehend_al.lifecycle.prepare import prepare_training_data
 from comprehend_al.lifecycle.reconcile import ReconcileReport, reconcile
+from comprehend_al.lifecycle.rollback import finish_rollback, rollback_failed, start_rollback
 from comprehend_al.lifecycle.select import model_selection
 from comprehend_al.lifecycle.train import get_model_status, start_model_building
 
 __all__ = [
     "Deps",
     "ReconcileReport",
+    "change_batch",
     "delete_old_endpoint",
     "endpoint_name",
     "evaluate_model",
+    "finish_rollback",
     "finish_run",
     "get_endpoint_status",
     "get_job_status",
     "get_model_status",
+    "guard_batches",
     "handle_failure",
     "model_selection",
     "preparation_failed",
     "prepare_training_data",
     "promote_model",
     "reconcile",
+    "rollback_failed",
     "start_endpoint",
     "start_model_building",
+    "start_rollback",
     "start_test_job",
 ]

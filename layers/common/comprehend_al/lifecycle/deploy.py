@@ -14,7 +14,8 @@ from comprehend_al.lifecycle.deps import (
     champion,
     next_attempt,
 )
-from comprehend_al.models import ModelKind, ModelStatus
+from comprehend_al.lifecycle.lineage import settle
+from comprehend_al.models import BatchStatus, ModelKind, ModelStatus
 from comprehend_al.observability import logger
 from comprehend_al.pointers import Active, version_of_arn
 from comprehend_al.settings import DeploymentStrategy, Settings
@@ -105,6 +106,14 @@ def promote_model(run: Run, model: ModelState, endpoint: EndpointState, deps: De
         promoted_at=deps.clock().isoformat(),
     )
     deps.registry.mark_active_dataset(run.kind, run.dataset.version)
+    settle(
+        run.kind,
+        deps,
+        run.dataset.version,
+        BatchStatus.ACCEPTED,
+        f"{run.version} promoted",
+        model_version=run.version,
+    )
     retire_others(run.kind, run.version, deps)
     to_delete = None
     if endpoint.created and previous_endpoint and previous_endpoint != endpoint.endpoint_arn:

@@ -13,6 +13,7 @@ from comprehend_al.aws.sns import Notifier
 from comprehend_al.aws.ssm import ParameterStore
 from comprehend_al.aws.stepfunctions import Executions
 from comprehend_al.errors import (
+    InvalidRequest,
     PollTimedOut,
 )
 from comprehend_al.kinds import DataKind, data_kinds, spec
@@ -24,6 +25,10 @@ from comprehend_al.store.registry import Registry
 
 SELECTION_METRIC = "selection-metric"
 MIN_IMPROVEMENT = "min-improvement"
+SELECTION_CONFIDENCE = "selection-confidence"
+MAX_RECALL_DROP = "max-recall-drop"
+GUARD_CONFIDENCE = "guard-confidence"
+GUARD_TOLERANCE = "guard-tolerance"
 
 
 @dataclass
@@ -58,6 +63,19 @@ class Deps:
 
     def param(self, kind: ModelKind | None, name: str) -> str:
         return self.settings.parameter(kind, name)
+
+    def number(self, name: str, default: float) -> float:
+        """A run-time threshold from SSM (``/<prefix>/<name>``), or ``default`` when it is not set."""
+        value = self.params.get(self.param(None, name))
+        try:
+            return float(value) if value else default
+        except ValueError as error:
+            raise InvalidRequest(f"SSM {self.param(None, name)}: {value!r} is not a number") from error
+
+
+def outcomes_key(deps: Deps, kind: ModelKind, test_version: str, model_version: str) -> str:
+    """Where a model's per-document outcomes on one test-set version are kept (beside the test set)."""
+    return f"{deps.settings.datasets_prefix}{kind.value}/test/{test_version}/outcomes/{model_version}.json"
 
 
 def stamp(now: datetime) -> str:

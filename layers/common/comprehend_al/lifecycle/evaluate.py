@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from comprehend_al.aws.s3 import get_uri
@@ -15,6 +16,7 @@ from comprehend_al.lifecycle.deps import (
     Deps,
     champion,
     next_attempt,
+    outcomes_key,
 )
 from comprehend_al.models import ModelKind, ModelStatus, SelectionMetric
 from comprehend_al.observability import MetricUnit, emit, logger
@@ -47,8 +49,9 @@ def start_test_job(run: Run, model: ModelState, deps: Deps) -> TestState:
                 status=ModelStatus.ACTIVE.value,
                 reason="adopted from SSM",
             )
-        if record is None or run.dataset.test_version not in record.evaluations:
-            targets.append(("champion", active[0], active[1]))
+        kept = deps.bucket.head(outcomes_key(deps, run.kind, run.dataset.test_version, active[1]))
+        if record is None or run.dataset.test_version not in record.evaluations or kept is None:
+            targets.append(("champion", active[0], active[1]))  # also when its outcomes were never kept
     jobs = []
     for role, arn, version in targets:
         output_uri = deps.bucket.uri(
@@ -121,6 +124,12 @@ def evaluate_model(run: Run, test: TestState, deps: Deps) -> Evaluation:
         if baseline is not None:
             deps.registry.update_model(run.kind, job.version, baseline=baseline)
         results[job.role] = _scalars(metrics)
+        outcomes = data.outcomes(run.dataset, output)  # per document: what a paired comparison needs
+        deps.bucket.put(
+            outcomes_key(deps, run.kind, test.test_version, job.version),
+            json.dumps(outcomes.to_json()).encode(),
+            content_type="application/json",
+        )
     active = champion(run.kind, deps)
     champion_metrics = results.get("champion")
     if active and champion_metrics is None:

@@ -12,12 +12,22 @@ from comprehend_al.errors import (
 )
 from comprehend_al.lifecycle.deploy import endpoint_name, retire_others
 from comprehend_al.lifecycle.deps import Deps, count
-from comprehend_al.models import ModelKind, ModelStatus
+from comprehend_al.lifecycle.lineage import settle
+from comprehend_al.models import BatchStatus, ModelKind, ModelStatus
 from comprehend_al.observability import logger
 from comprehend_al.state import (
     RunOutcome,
     RunState,
 )
+
+
+def waiting_notes(state: RunState, deps: Deps) -> list[str]:
+    """ "label 'X': 3 of 50 documents" for each label whose rows wait (kept, not trained)."""
+    dataset = state.run.dataset
+    if dataset.kind is ModelKind.CLASSIFIER:
+        minimum = deps.settings.min_docs_per_label
+        return [f"label {k!r}: {n} of {minimum} documents" for k, n in sorted(dataset.waiting.items())]
+    return [f"entity type {k!r}: {n} annotations" for k, n in sorted(dataset.waiting.items())]
 
 
 def _summary(state: RunState) -> dict[str, Any]:
@@ -42,9 +52,21 @@ def finish_run(state: RunState, deps: Deps) -> RunOutcome:
     """Record a completed run (promoted or rejected), notify, and release the lock of its kind."""
     run = state.run
     try:
+        held: list[str] = []
         if state.outcome == "rejected":
             reason = state.selection.reason if state.selection else "rejected"
             deps.registry.set_status(run.kind, run.version, ModelStatus.REJECTED, reason)
+            if state.selection and state.selection.outcome == "worse":
+                # the data that made it worse never trains again unless a user readmits it
+                held = settle(
+                    run.kind,
+                    deps,
+                    run.dataset.version,
+                    BatchStatus.HELD,
+                    f"challenger {run.version} lost: {reason}",
+                    model_version=run.version,
+                )
+                reason += f" ({len(held)} new batch(es) held: {', '.join(held)})" if held else ""
             outcome = RunOutcome(kind=run.kind, version=run.version, outcome="rejected", reason=reason)
         elif state.outcome == "promoted":
             reason = state.selection.reason if state.selection else "promoted"
@@ -54,10 +76,12 @@ def finish_run(state: RunState, deps: Deps) -> RunOutcome:
         else:
             raise InvalidRequest(f"FinishRun needs outcome promoted or rejected, got {state.outcome!r}")
         count("RunsPromoted" if outcome.outcome == "promoted" else "RunsRejected", run.kind)
-        deps.notifier.publish(
-            f"{run.kind.value} {run.version}: {outcome.outcome}",
-            {**_summary(state), "outcome": outcome.outcome, "reason": outcome.reason},
-        )
+        message = {**_summary(state), "outcome": outcome.outcome, "reason": outcome.reason}
+        if run.dataset.waiting:
+            message["waiting"] = waiting_notes(state, deps)
+        if held:
+            message["held_batches"] = held
+        deps.notifier.publish(f"{run.kind.value} {run.version}: {outcome.outcome}", message)
     finally:
         deps.registry.release_lock(run.kind, run.execution_id)
     return outcome

@@ -22,7 +22,8 @@ from comprehend_al.lifecycle.deps import (
     stamp,
     suffix,
 )
-from comprehend_al.models import ModelKind
+from comprehend_al.lifecycle.lineage import batch_id, compose, new_batch
+from comprehend_al.models import BatchStatus, ModelKind
 from comprehend_al.observability import logger
 from comprehend_al.settings import Settings
 from comprehend_al.state import (
@@ -54,8 +55,8 @@ def prepare_training_data(
             except ResourceNotFound:  # another execution quarantined it first
                 continue
     for kind, uploads in claimed.items():
-        if not uploads:
-            continue
+        if not uploads and not any(b.status == BatchStatus.PENDING for b in deps.registry.batches(kind)):
+            continue  # nothing arrived, nothing readmitted
         if not deps.registry.acquire_lock(kind, execution_id, seconds=settings.lock_seconds):
             holder = deps.registry.lock_holder(kind)
             logger.info("run in progress: uploads stay pending", extra={"kind": kind.value, "holder": holder})
@@ -89,75 +90,107 @@ def _check_event(event: dict[str, Any], settings: Settings) -> None:
 def _prepare_kind(
     kind: ModelKind, uploads: list[Upload], execution_id: str, round_: int, deps: Deps
 ) -> tuple[Run | None, dict[str, Any]]:
+    """Each upload becomes a batch (or a quarantined one); then the batches that train are composed into
+    a new dataset version, and a run is returned if it can be trained."""
     data, settings = deps.data(kind), deps.settings
-    current = deps.registry.current_dataset(kind)
-    record = deps.registry.dataset(kind, current.version) if current else None
-    already_merged = set(record.sources) if record else set()
-    rows = data.load(current)
-    merged: Merged | None = None
+    known = {b.batch_id: b for b in deps.registry.batches(kind)}
     accepted: list[Upload] = []
     quarantined: list[str] = []
-    conflicts: list[dict[str, Any]] = []
-    added = dropped = 0
+    warnings: list[str] = []
     for upload in _pending_versions(sorted(uploads, key=lambda u: u.name), deps):
-        if already_merged.issuperset(upload.sources):
-            # merged by an attempt that died before moving it: finish the move, merge nothing twice
-            _move_processed(upload, current.version if current else "unknown", deps)
+        bid = batch_id(kind, upload.sources)
+        if bid in known:
+            # registered by an attempt that died before moving it: finish the move, register nothing twice
+            accepted.append(upload)
             continue
         try:
             _check_sizes(upload, data, deps)
-            new_rows = data.validate(upload)
+            validated = data.validate(upload)
         except InvalidTrainingData as error:
-            _quarantine(upload, error, execution_id, deps)
+            report = _quarantine(upload, error, execution_id, deps)
+            reason = f"{len(error.problems)} problem(s): {error.problems[0]}"[:500]
+            deps.registry.put_batch(
+                new_batch(
+                    kind,
+                    bid=bid,
+                    status=BatchStatus.QUARANTINED,
+                    source=upload.name,
+                    sources=upload.sources,
+                    upload_prefix=settings.upload_prefix,
+                    execution_id=execution_id,
+                    report_uri=report,
+                    reason=reason,
+                )
+            )
             quarantined.append(upload.name)
             continue
-        merged = data.merge(rows, new_rows)
-        rows = merged.data
-        added += merged.added
-        dropped += merged.duplicates_dropped
-        conflicts.extend(merged.conflicts)
+        labels = data.merge(data.empty(), validated.data)
+        deps.registry.put_batch(
+            new_batch(
+                kind,
+                bid=bid,
+                status=BatchStatus.PENDING,
+                source=upload.name,
+                sources=upload.sources,
+                upload_prefix=settings.upload_prefix,
+                execution_id=execution_id,
+                rows=labels.documents,
+                labels=labels.label_counts,
+                data_uri=data.write_batch(bid, validated.data),
+                warnings=validated.warnings[:20],
+            )
+        )
+        warnings.extend(f"{upload.name}: {w}" for w in validated.warnings)
         accepted.append(upload)
     count("UploadsQuarantined", kind, len(quarantined))
-    count("RowsAdded", kind, added)
     status: dict[str, Any] = {
         "kind": kind.value,
         "quarantined": quarantined,
         "accepted": [u.name for u in accepted],
     }
-    if merged is None:
+    if warnings:
+        status["warnings"] = warnings[:20]
+    pending = [b for b in deps.registry.batches(kind) if b.status == BatchStatus.PENDING]
+    if not pending:
+        for upload in accepted:
+            _move_processed(upload, "registered", deps)
         return None, {**status, "status": "quarantined" if quarantined else "nothing_pending"}
     now = deps.clock()
     version = f"d{stamp(now)}-{suffix(execution_id, str(round_), kind.value)}"
-    test = data.test_set()
-    merged = Merged(merged.data, merged.documents, merged.label_counts, added, dropped, conflicts)
-    dataset = data.write(merged, version, test)
-    deps.registry.put_dataset(
-        dataset,
-        uploads=[u.name for u in accepted],
-        parent=current.version if current else None,
-        execution_id=execution_id,
-        sources=sorted(already_merged.union(*(u.sources for u in accepted))),
-    )
-    for upload in accepted:  # only now: the data is safely in a dataset version
+    composition = compose(kind, deps, version=version, execution_id=execution_id, reason="merge")
+    assert composition is not None  # pending batches exist
+    dataset, merged = composition.dataset, composition.merged
+    for batch in pending:
+        deps.registry.set_batch_status(
+            kind, batch, BatchStatus.MERGED, f"merged into {version}", dataset_version=version
+        )
+    for upload in accepted:  # only now: the data is safely in a batch and a dataset version
         _move_processed(upload, version, deps)
+    count("RowsAdded", kind, merged.added)
     status.update(
         dataset=dataset.version,
         documents=dataset.documents,
-        added=added,
-        duplicates_dropped=dropped,
-        conflicts=conflicts[:50],
+        added=merged.added,
+        duplicates_dropped=merged.duplicates_dropped,
+        conflicts=merged.conflicts[:50],
+        batches=[b.batch_id for b in pending],
     )
+    if composition.split.notes:
+        status["waiting"] = composition.split.notes
+    if composition.split.unknown_test_labels:
+        status["test_labels_not_trained"] = composition.split.unknown_test_labels
     logger.info(
         "dataset version written",
         extra={
             "kind": kind.value,
             "dataset": version,
-            "added": added,
-            "duplicates_dropped": dropped,
-            "conflicts": len(conflicts),
+            "added": merged.added,
+            "duplicates_dropped": merged.duplicates_dropped,
+            "conflicts": len(merged.conflicts),
+            "waiting": len(composition.split.waiting),
         },
     )
-    blocked = _blocked_reasons(data, merged, test)
+    blocked = blocked_reasons(data, composition.split.trainable, data.test_set())
     if blocked:
         deps.notifier.publish(
             f"{kind.value}: data merged, not trained", {**status, "outcome": "waiting", "reasons": blocked}
@@ -174,13 +207,13 @@ def _prepare_kind(
     return run, {**status, "status": "training", "version": model_version}
 
 
-def _blocked_reasons(data: DataKind, merged: Merged, test: TestSet | None) -> list[str]:
+def blocked_reasons(data: DataKind, merged: Merged, test: TestSet | None) -> list[str]:
     if test is None:
         return [f"no fixed test set: upload it to s3://{data.bucket.name}/{data.test_key} (see README)"]
     return data.trainable(merged) + data.check_test_set(merged, test)
 
 
-def _quarantine(upload: Upload, error: InvalidTrainingData, execution_id: str, deps: Deps) -> None:
+def _quarantine(upload: Upload, error: InvalidTrainingData, execution_id: str, deps: Deps) -> str:
     settings = deps.settings
     folder = f"{settings.quarantine_prefix}{stamp(deps.clock())}-{upload.fingerprint}/"
     report = {
@@ -205,6 +238,7 @@ def _quarantine(upload: Upload, error: InvalidTrainingData, execution_id: str, d
             "problems": [str(p) for p in error.problems[:20]],
         },
     )
+    return deps.bucket.uri(folder + "report.json")
 
 
 def _quarantine_unknown(info: ObjectInfo, execution_id: str, deps: Deps) -> None:

@@ -74,6 +74,13 @@ class DatasetRecord(_Record):
     parent: str | None = None
     execution_id: str | None = None
     created_at: str = ""
+    # lineage (versions written before batches existed have none: their rows are one legacy base)
+    batches: list[str] | None = None  # ids of the batches it holds, in merge order
+    base: str | None = None  # a legacy dataset version whose rows precede every batch
+    lineage_uri: str | None = None  # per batch, the text hashes of the rows it contributes
+    waiting: dict[str, int] = Field(default_factory=dict)  # labels below the minimum: rows kept, not trained
+    without: list[str] = Field(default_factory=list)  # batches left out on purpose (held, dropped)
+    reason: str | None = None  # why this version was written (merge, guard, drop)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> DatasetRecord:
@@ -105,3 +112,68 @@ class JobChanges(TypedDict, total=False):
     status: str
     message: str
     output_uri: str
+
+
+class BatchRecord(_Record):
+    """One upload, feedback flush or review flush and what became of it (``BATCH#<kind>`` / ``<id>``).
+
+    ``status``: ``pending`` (not yet in a dataset version, or readmitted) → ``merged`` (in
+    ``dataset_version``, its model not decided yet, or it did no harm) → ``accepted`` (a model trained
+    with it was promoted) | ``held`` (the guard flagged it, or a challenger trained with it lost) |
+    ``dropped`` (by a user) | ``quarantined`` (invalid). Held and dropped batches are kept, and never
+    trained on until readmitted.
+    """
+
+    kind: str
+    batch_id: str
+    status: str
+    origin: str  # upload | feedback | review
+    source: str  # the key (a file, or the folder of a multi-file upload)
+    sources: list[str] = Field(default_factory=list)  # ``key@version`` of each object
+    rows: int = 0
+    labels: dict[str, int] = Field(default_factory=dict)
+    data_uri: str | None = None  # the validated rows, as the kind writes a dataset
+    report_uri: str | None = None  # quarantine or guard report
+    warnings: list[str] = Field(default_factory=list)  # e.g. a header line skipped
+    dataset_version: str | None = None  # the last dataset version it was merged into
+    model_version: str | None = None  # the challenger whose outcome settled it
+    reason: str | None = None
+    guard: dict[str, Any] | None = None  # the guard's figures (or why it did not run)
+    history: list[dict[str, Any]] = Field(default_factory=list)  # {at, status, reason, by}
+    execution_id: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> BatchRecord:
+        kind = str(item.get("pk", "")).removeprefix("BATCH#")
+        return cls.model_validate({"kind": kind, "batch_id": item.get("sk"), **item})
+
+
+class BatchChanges(TypedDict, total=False):
+    status: str
+    rows: int
+    labels: dict[str, int]
+    data_uri: str | None
+    report_uri: str | None
+    warnings: list[str]
+    dataset_version: str
+    model_version: str
+    reason: str
+    guard: dict[str, Any]
+    history: list[dict[str, Any]]
+    execution_id: str
+
+
+class RollbackRecord(_Record):
+    """One rollback (``ROLLBACK#<kind>`` / ``<time>``): what was brought back, what it replaced, who, why."""
+
+    kind: str
+    version: str
+    replaced: str | None = None
+    by: str = ""
+    reason: str = ""
+    execution_id: str | None = None
+    endpoint_arn: str | None = None
+    held_batches: list[str] = Field(default_factory=list)
+    at: str = ""

@@ -3,6 +3,8 @@
 Keys (``pk``, ``sk``):
 - ``MODEL#<kind>`` / ``<version>``: one item per model version (ARN, dataset, evaluations, status, endpoint)
 - ``DATASET#<kind>`` / ``<version>``: one item per immutable dataset version; ``CURRENT`` points at the latest
+- ``BATCH#<kind>`` / ``<batch id>``: one item per batch of labelled data (upload, feedback or review flush)
+- ``ROLLBACK#<kind>`` / ``<time>``: one item per rollback (who, why, what it replaced)
 - ``LOCK#<kind>`` / ``LOCK``: serializes runs of one model kind (with an expiry)
 - ``JOB#<job id>`` / ``JOB``: test-job bookkeeping
 
@@ -21,9 +23,20 @@ from botocore.exceptions import ClientError
 
 from comprehend_al.aws.errors import aws_call, translate
 from comprehend_al.errors import ResourceNotFound
-from comprehend_al.models import DatasetRef, ModelKind, ModelStatus
+from comprehend_al.models import BatchStatus, DatasetRef, ModelKind, ModelStatus
 from comprehend_al.store.dynamo import from_dynamo, is_conditional, now_iso, table, to_dynamo
-from comprehend_al.store.records import DatasetRecord, JobChanges, JobRecord, ModelChanges, ModelRecord
+from comprehend_al.store.records import (
+    BatchChanges,
+    BatchRecord,
+    DatasetRecord,
+    JobChanges,
+    JobRecord,
+    ModelChanges,
+    ModelRecord,
+    RollbackRecord,
+)
+
+POINTERS = {"CURRENT", "ACTIVE"}  # sort keys of DATASET#<kind> that point at a version
 
 
 class RegistryBase:
@@ -61,8 +74,7 @@ class RegistryBase:
 
     # --- datasets ------------------------------------------------------------------------------------
     def current_dataset(self, kind: ModelKind) -> DatasetRef | None:
-        pointer = self._get(f"DATASET#{kind.value}", "CURRENT")
-        record = self.dataset(kind, str(pointer["version"])) if pointer else None
+        record = self.current_record(kind)
         return record.dataset if record else None
 
     def dataset(self, kind: ModelKind, version: str) -> DatasetRecord | None:
@@ -77,8 +89,12 @@ class RegistryBase:
         parent: str | None,
         execution_id: str,
         sources: list[str] | None = None,
+        lineage: dict[str, Any] | None = None,
     ) -> None:
-        """Record a new dataset version and make it current (all accepted data, whatever the model does)."""
+        """Record a new dataset version and make it current (all accepted data, whatever the model does).
+
+        ``lineage``: ``batches`` (ids in merge order), ``base``, ``lineage_uri``, ``waiting``, ``without``,
+        ``reason`` (see :class:`DatasetRecord`)."""
         kind = dataset.kind.value
         values = {
             "dataset": dataset.model_dump(mode="json"),
@@ -87,9 +103,18 @@ class RegistryBase:
             "parent": parent,
             "execution_id": execution_id,
             "created_at": now_iso(),
+            **(lineage or {}),
         }
         self._put(f"DATASET#{kind}", dataset.version, values)
         self._update(f"DATASET#{kind}", "CURRENT", {"version": dataset.version})
+
+    def current_record(self, kind: ModelKind) -> DatasetRecord | None:
+        pointer = self._get(f"DATASET#{kind.value}", "CURRENT")
+        return self.dataset(kind, str(pointer["version"])) if pointer else None
+
+    def active_dataset_version(self, kind: ModelKind) -> str | None:
+        pointer = self._get(f"DATASET#{kind.value}", "ACTIVE")
+        return str(pointer["version"]) if pointer else None
 
     def mark_active_dataset(self, kind: ModelKind, version: str) -> None:
         """The dataset version the active model was trained on (``CURRENT`` may be newer)."""
@@ -97,7 +122,61 @@ class RegistryBase:
 
     def datasets(self, kind: ModelKind) -> list[DatasetRecord]:
         items = self._query(f"DATASET#{kind.value}")
-        return [DatasetRecord.from_item(i) for i in items if i["sk"] not in {"CURRENT", "ACTIVE"}]
+        return [DatasetRecord.from_item(i) for i in items if i["sk"] not in POINTERS]
+
+    # --- batches -------------------------------------------------------------------------------------
+    def put_batch(self, record: BatchRecord) -> None:
+        values = record.model_dump(mode="json", exclude={"kind", "batch_id"})
+        self._put(f"BATCH#{record.kind}", record.batch_id, values)
+
+    def batch(self, kind: ModelKind, batch_id: str) -> BatchRecord | None:
+        item = self._get(f"BATCH#{kind.value}", batch_id)
+        return BatchRecord.from_item(item) if item else None
+
+    def batches(self, kind: ModelKind) -> list[BatchRecord]:
+        """Every batch of ``kind`` in arrival order (the order their rows are merged in)."""
+        records = [BatchRecord.from_item(i) for i in self._query(f"BATCH#{kind.value}")]
+        return sorted(records, key=lambda b: (b.created_at, b.batch_id))
+
+    def update_batch(self, kind: ModelKind, batch_id: str, **values: Unpack[BatchChanges]) -> None:
+        self._update(f"BATCH#{kind.value}", batch_id, dict(values))
+
+    def set_batch_status(
+        self,
+        kind: ModelKind,
+        batch: BatchRecord,
+        status: BatchStatus,
+        reason: str,
+        *,
+        by: str = "workflow",
+        dataset_version: str | None = None,
+        model_version: str | None = None,
+        guard: dict[str, Any] | None = None,
+        report_uri: str | None = None,
+    ) -> None:
+        """Move a batch to ``status``, with the reason (and who) appended to its history."""
+        entry = {"at": now_iso(), "status": status.value, "reason": reason[:500], "by": by}
+        changes: BatchChanges = {
+            "status": status.value,
+            "reason": reason[:2000],
+            "history": [*batch.history, entry][-50:],
+        }
+        if dataset_version:
+            changes["dataset_version"] = dataset_version
+        if model_version:
+            changes["model_version"] = model_version
+        if guard is not None:
+            changes["guard"] = guard
+        if report_uri:
+            changes["report_uri"] = report_uri
+        self.update_batch(kind, batch.batch_id, **changes)
+
+    # --- rollbacks -----------------------------------------------------------------------------------
+    def put_rollback(self, record: RollbackRecord) -> None:
+        self._put(f"ROLLBACK#{record.kind}", record.at, record.model_dump(mode="json"))
+
+    def rollbacks(self, kind: ModelKind) -> list[RollbackRecord]:
+        return [RollbackRecord.model_validate(i) for i in self._query(f"ROLLBACK#{kind.value}")]
 
     # --- model versions ------------------------------------------------------------------------------
     def put_model(self, kind: ModelKind, version: str, **values: Unpack[ModelChanges]) -> None:
