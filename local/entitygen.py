@@ -178,6 +178,13 @@ def mislabel(documents: list[Document], *, seed: int = 0) -> list[Document]:
     return [Document(d.text, tuple((b, e, rotate[t]) for b, e, t in d.spans)) for d in documents]
 
 
+def weak_start(count: int = 45, *, seed: int = 1) -> list[Document]:
+    """A first batch that trains a clearly imperfect recognizer: a third of its documents mislabelled, so a
+    clean batch after it is better beyond chance (the engine learns the generated data from few documents)."""
+    clean = generate(count - count // 3, seed=seed)
+    return clean + mislabel(generate(count // 3, seed=seed + 1000))
+
+
 def to_files(documents: list[Document], *, documents_file: str = "documents.txt") -> tuple[bytes, bytes]:
     """(documents.txt, annotations.csv) bytes in Comprehend's layout."""
     text = "".join(d.text + "\n" for d in documents).encode("utf-8")

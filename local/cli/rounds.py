@@ -152,6 +152,7 @@ def explain(s: Session, notices: list[Notice]) -> list[str]:
                 f"{kind}: data merged into dataset {m.get('dataset')}, NOT trained: waiting for data"
             )
             lines += [f"  - {reason}" for reason in m.get("reasons", [])]
+            lines += [f"  - waits: {note}" for note in m.get("waiting", [])]
             lines += [f"  - {need}" for need in _needs(s, kind, m)]
         elif notice.outcome == "quarantined":
             lines.append(f"{kind}: upload quarantined, nothing trained; report: {m.get('report')}")

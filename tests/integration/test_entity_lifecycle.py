@@ -79,7 +79,7 @@ def assert_deployed(env: Offline, kind: ModelKind, model: dict[str, Any]) -> Non
 
 def test_entity_folder_trains_evaluates_and_deploys_a_recognizer(offline: Offline) -> None:
     # Given only the documents of an upload folder: the folder is incomplete, nothing is trained or moved
-    text, annotations = entitygen.to_files(entitygen.generate(45, seed=1))
+    text, annotations = entitygen.to_files(entitygen.weak_start(45, seed=1))
     waiting = offline.stack.upload("train/new/batch-1/documents.txt", text)
     assert waiting["status"] == "SUCCEEDED" and models(offline, NER) == []
     assert keys(offline, "train/new/") == ["train/new/batch-1/documents.txt"]
@@ -95,8 +95,8 @@ def test_entity_folder_trains_evaluates_and_deploys_a_recognizer(offline: Offlin
     assert_deployed(offline, NER, model)
     assert model.selection["decision"] == "promote" and "first model" in model.selection["reason"]
     [evaluation] = model.evaluations.values()
-    assert evaluation["F1Score"] > 0.8 and set(evaluation["per_type"]) == {"COMPANY", "PERSON", "TICKER"}
-    assert model.training_metrics["F1Score"] > 80  # Comprehend's own figure, 0-100
+    assert evaluation["F1Score"] > 0.7 and set(evaluation["per_type"]) == {"COMPANY", "PERSON", "TICKER"}
+    assert model.training_metrics["F1Score"] > 70  # Comprehend's own figure, 0-100 (a weak first batch)
     assert offline.stack.active(NER).model_arn == model.model_arn
     assert keys(offline, "train/new/") == []
     dataset = model.dataset_version

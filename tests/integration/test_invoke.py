@@ -26,6 +26,10 @@ EXPECTED_ERRORS = {
     ("GetJobStatusFunction", "in_progress.json"): "ComprehendRequestRejected",
     ("EvaluateModelFunction", "completed.json"): "ResourceNotFound",
     ("ProcessReviewFunction", "completed.json"): "ResourceNotFound",
+    # batches and model versions exist only after runs made them (the seed makes no batch or version history)
+    ("ChangeBatchFunction", "drop.json"): "ResourceNotFound",
+    ("ChangeBatchFunction", "readmit.json"): "ResourceNotFound",
+    ("StartRollbackFunction", "classifier.json"): "ResourceNotFound",
 }
 # HTTP API functions answer errors in the API's error shape (statusCode >= 400), not by raising.
 EXPECTED_HTTP = {("FeedbackFunction", "by_prediction_id.json"): (404, "prediction_not_found")}
