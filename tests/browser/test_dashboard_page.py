@@ -104,7 +104,7 @@ def test_the_dashboard_snapshot_renders_every_chart_with_data(
     assert all(n > 0 for n in points.values()), points
     assert errors == []
     rows = browser_page.locator("#registry tr").count()
-    assert rows == 1 + 3, rows  # header + two classifier versions (the harmful batch is held) + one recognizer
+    assert rows == 1 + 3, rows  # header + two classifier versions (the harmful one is held) + a recognizer
     assert browser_page.locator("#cm-active table.cm").count() == 1
     assert browser_page.locator("#cm-challenger table.cm").count() == 1
     assert "BILLING" in browser_page.locator("#drift-note").inner_text()
