@@ -97,6 +97,21 @@ def _prepare_kind(
     accepted: list[Upload] = []
     quarantined: list[str] = []
     warnings: list[str] = []
+
+    def record(upload: Upload, bid: str, status: BatchStatus, **details: Any) -> None:
+        """Register the upload as a batch (what every batch of this execution shares, plus ``details``)."""
+        batch = new_batch(
+            kind,
+            bid=bid,
+            status=status,
+            source=upload.name,
+            sources=upload.sources,
+            upload_prefix=settings.upload_prefix,
+            execution_id=execution_id,
+            **details,
+        )
+        deps.registry.put_batch(batch)
+
     for upload in _pending_versions(sorted(uploads, key=lambda u: u.name), deps):
         bid = batch_id(kind, upload.sources)
         if bid in known:
@@ -109,36 +124,18 @@ def _prepare_kind(
         except InvalidTrainingData as error:
             report = _quarantine(upload, error, execution_id, deps)
             reason = f"{len(error.problems)} problem(s): {error.problems[0]}"[:500]
-            deps.registry.put_batch(
-                new_batch(
-                    kind,
-                    bid=bid,
-                    status=BatchStatus.QUARANTINED,
-                    source=upload.name,
-                    sources=upload.sources,
-                    upload_prefix=settings.upload_prefix,
-                    execution_id=execution_id,
-                    report_uri=report,
-                    reason=reason,
-                )
-            )
+            record(upload, bid, BatchStatus.QUARANTINED, report_uri=report, reason=reason)
             quarantined.append(upload.name)
             continue
         labels = data.merge(data.empty(), validated.data)
-        deps.registry.put_batch(
-            new_batch(
-                kind,
-                bid=bid,
-                status=BatchStatus.PENDING,
-                source=upload.name,
-                sources=upload.sources,
-                upload_prefix=settings.upload_prefix,
-                execution_id=execution_id,
-                rows=labels.documents,
-                labels=labels.label_counts,
-                data_uri=data.write_batch(bid, validated.data),
-                warnings=validated.warnings[:20],
-            )
+        record(
+            upload,
+            bid,
+            BatchStatus.PENDING,
+            rows=labels.documents,
+            labels=labels.label_counts,
+            data_uri=data.write_batch(bid, validated.data),
+            warnings=validated.warnings[:20],
         )
         warnings.extend(f"{upload.name}: {w}" for w in validated.warnings)
         accepted.append(upload)
