@@ -1,0 +1,98 @@
+"""Accepted documents → one entity batch in Comprehend's format under ``train/new/``.
+
+Accepted documents wait at ``annotation/accepted/<loop>/<item>.json``. :func:`flush_accepted` writes them,
+when at least ``min_documents`` wait, as ``train/new/annotated-<UTC time>-<n>/documents.txt`` then
+``annotations.csv`` (the second file starts the lifecycle, as for any upload), after checking both with
+the upload validator (:func:`comprehend_al.datasets.entities.validate_upload`). The batch's lineage (each
+document's loop, annotators, adjudicator) goes to ``annotation/batches/<batch>.json`` and one ``batched``
+audit event per document; only then are the accepted records deleted, so a failure leaves them waiting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from comprehend_al.annotation.audit import AuditEvent, AuditLog
+from comprehend_al.annotation.spans import Span
+from comprehend_al.annotation.store import ACCEPTED, BATCHES, Objects, keys, read_json, safe_part, write_json
+from comprehend_al.datasets.entities import Annotation, EntityUpload, to_files, validate_upload
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    key: str | None  # the annotations.csv written (None: nothing written)
+    documents: int
+    reason: str  # written | below_minimum | empty
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "documents": self.documents, "reason": self.reason}
+
+
+def accept(
+    objects: Objects, loop: str, item_id: str, text: str, spans: tuple[Span, ...], lineage: dict[str, Any]
+) -> str:
+    key = f"{ACCEPTED}{safe_part(loop)}/{safe_part(item_id)}.json"
+    write_json(
+        objects, key, {"id": item_id, "text": text, "entities": [s.as_json() for s in spans], **lineage}
+    )
+    return key
+
+
+def pending(objects: Objects) -> list[str]:
+    return keys(objects, ACCEPTED)
+
+
+def flush_accepted(
+    objects: Objects, *, prefix: str = "train/new/", min_documents: int = 1, now: datetime | None = None
+) -> BatchResult:
+    waiting = pending(objects)
+    if not waiting:
+        return BatchResult(None, 0, "empty")
+    if len(waiting) < min_documents:
+        return BatchResult(None, len(waiting), "below_minimum")
+    records = [(key, read_json(objects, key)) for key in waiting]
+    latest: dict[str, tuple[str, dict[str, Any]]] = {}
+    for key, record in sorted(((k, r) for k, r in records if r), key=lambda kr: str(kr[1].get("at", ""))):
+        latest[record["text"]] = (key, record)  # one version of a text per batch: the latest decision
+    chosen = [record for _, record in latest.values()]
+    dataset = EntityUpload(
+        documents=[r["text"] for r in chosen],
+        annotations=sorted(
+            Annotation(index, e["BeginOffset"], e["EndOffset"], e["Type"])
+            for index, r in enumerate(chosen)
+            for e in r["entities"]
+        ),
+    )
+    documents, annotations = to_files(dataset)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    name = f"annotated-{moment.strftime('%Y%m%dT%H%M%S%fZ')}-{len(chosen)}"
+    folder = f"{prefix}{name}/"
+    validate_upload(
+        documents,
+        annotations,
+        documents_file=folder + "documents.txt",
+        annotations_file=folder + "annotations.csv",
+    )
+    lineage = [
+        {
+            "line": line,
+            "item": r["id"],
+            **{k: r.get(k) for k in ("loop", "sourceLoop", "decision", "annotators", "adjudicator", "at")},
+        }
+        for line, r in enumerate(chosen)
+    ]
+    write_json(objects, f"{BATCHES}{name}.json", {"batch": folder, "documents": lineage})
+    objects.put(folder + "documents.txt", documents, content_type="text/plain")
+    objects.put(folder + "annotations.csv", annotations, content_type="text/csv")
+    audit = AuditLog(objects)
+    for line, r in enumerate(chosen):
+        audit.record(
+            AuditEvent(
+                "batched", str(r.get("loop", "")), r["id"], "system", details={"batch": folder, "line": line}
+            )
+        )
+    for key in waiting:
+        objects.delete(key)
+    return BatchResult(folder + "annotations.csv", len(chosen), "written")

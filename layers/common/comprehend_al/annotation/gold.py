@@ -1,0 +1,141 @@
+"""Quality control with gold documents: known answers mixed into the queue, each annotator scored on them.
+
+A gold document is stored at ``annotation/gold/<id>.json`` as ``{"id", "text", "entities", "answer"}``:
+``entities`` is what the page pre-fills (the model's spans, as for any document), ``answer`` the known
+spans, which never leave the server (the loop input holds only id, text and entities, so a worker cannot
+tell a gold item from another). :func:`mix_gold` adds gold items to a loop's items.
+
+An annotator's gold accuracy is the mean span F1 of their answers on gold documents. Below
+``threshold`` (after at least ``min_gold`` gold answers) their work is held: their answers no longer
+count as agreement, and the documents they annotated go to adjudication.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from comprehend_al.annotation.agreement import span_f1
+from comprehend_al.annotation.spans import Span, parse_spans
+from comprehend_al.annotation.store import ANNOTATORS, GOLD, Objects, keys, read_json, safe_part, write_json
+
+DEFAULT_THRESHOLD = 0.8
+DEFAULT_MIN_GOLD = 2
+
+
+@dataclass(frozen=True)
+class GoldDocument:
+    id: str
+    text: str
+    entities: tuple[dict[str, Any], ...]
+    answer: tuple[Span, ...]
+
+    def as_item(self) -> dict[str, Any]:
+        """The loop input item: like any other document (the answer stays on the server)."""
+        return {"id": self.id, "text": self.text, "entities": list(self.entities)}
+
+
+class GoldSet:
+    def __init__(self, objects: Objects) -> None:
+        self.objects = objects
+
+    def add(
+        self,
+        item_id: str,
+        text: str,
+        answer: Sequence[dict[str, Any]],
+        entities: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        spans = parse_spans(list(answer), text, item=f"gold {item_id}")
+        write_json(
+            self.objects,
+            f"{GOLD}{safe_part(item_id)}.json",
+            {"id": item_id, "text": text, "entities": list(entities), "answer": [s.as_json() for s in spans]},
+        )
+
+    def get(self, item_id: str) -> GoldDocument | None:
+        raw = read_json(self.objects, f"{GOLD}{safe_part(item_id)}.json")
+        if raw is None or raw.get("id") != item_id:
+            return None
+        return GoldDocument(
+            raw["id"],
+            raw["text"],
+            tuple(raw.get("entities", [])),
+            tuple(parse_spans(raw["answer"], raw["text"])),
+        )
+
+    def all(self) -> list[GoldDocument]:
+        found = (self.get(key[len(GOLD) : -len(".json")]) for key in keys(self.objects, GOLD))
+        return [g for g in found if g is not None]
+
+
+def mix_gold(
+    items: list[dict[str, Any]], gold: Sequence[GoldDocument], count: int, *, seed: int | None = None
+) -> list[dict[str, Any]]:
+    """``items`` with ``count`` gold items inserted at random places (the order hides which is which)."""
+    rng = random.Random(seed)
+    mixed = list(items)
+    for document in rng.sample(list(gold), min(count, len(gold))):
+        mixed.insert(rng.randint(0, len(mixed)), document.as_item())
+    return mixed
+
+
+@dataclass
+class AnnotatorRecord:
+    """One annotator's running figures: gold answers and the sum of their span F1; documents annotated."""
+
+    worker: str
+    gold_answers: int = 0
+    gold_f1_sum: float = 0.0
+    documents: int = 0
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_f1_sum / self.gold_answers if self.gold_answers else None
+
+    def held(self, threshold: float = DEFAULT_THRESHOLD, min_gold: int = DEFAULT_MIN_GOLD) -> bool:
+        accuracy = self.gold_accuracy
+        return accuracy is not None and self.gold_answers >= min_gold and accuracy < threshold
+
+    def score(self, answer: Sequence[Span], gold: GoldDocument) -> float:
+        f1 = span_f1(answer, gold.answer)
+        self.gold_answers += 1
+        self.gold_f1_sum += f1
+        return f1
+
+    def as_dict(self) -> dict[str, Any]:
+        accuracy = self.gold_accuracy
+        return {
+            "worker": self.worker,
+            "gold_answers": self.gold_answers,
+            "gold_f1_sum": self.gold_f1_sum,
+            "gold_accuracy": None if accuracy is None else round(accuracy, 4),
+            "documents": self.documents,
+        }
+
+
+class Annotators:
+    """The annotators' records in S3."""
+
+    def __init__(self, objects: Objects) -> None:
+        self.objects = objects
+
+    def get(self, worker: str) -> AnnotatorRecord:
+        raw = read_json(self.objects, f"{ANNOTATORS}{safe_part(worker)}.json") or {}
+        return AnnotatorRecord(
+            worker,
+            int(raw.get("gold_answers", 0)),
+            float(raw.get("gold_f1_sum", 0.0)),
+            int(raw.get("documents", 0)),
+        )
+
+    def put(self, record: AnnotatorRecord) -> None:
+        write_json(self.objects, f"{ANNOTATORS}{safe_part(record.worker)}.json", record.as_dict())
+
+    def all(self) -> list[AnnotatorRecord]:
+        return [
+            self.get(str((read_json(self.objects, key) or {}).get("worker", "")))
+            for key in keys(self.objects, ANNOTATORS)
+        ]
