@@ -40,7 +40,7 @@ from comprehend_al.annotation.consolidate import ANSWER_FIELD, loop_kind
 from comprehend_al.annotation.spans import parse_answers, spans_json
 from comprehend_al.errors import InvalidRequest
 
-from local.a2i import review
+from local.a2i import annotate, review
 from local.a2i.errors import (
     A2IError,
     ConflictException,
@@ -225,6 +225,10 @@ class A2IService(LocalService):
         LOG.info("human loop %s completed by %s: %s", loop.name, worker_id, output_uri)
         self._emit(loop)
         return output_uri
+
+    def describe(self, name: str) -> HumanLoop:
+        """One loop as stored (ResourceNotFoundException when there is none)."""
+        return self._get(name)
 
     def workers_required(self, document: Any) -> int:
         """Distinct workers a loop needs (A2I's NumberOfHumanWorkersPerDataObject): by the input's kind."""
@@ -617,6 +621,7 @@ def _api(service: A2IService, request: Request) -> Response:
 
 app: Resolver[A2IService] = Resolver(not_found=_api, not_found_methods=("GET", "POST", "DELETE"))
 app.include_router(review.router, prefix="/review")
+app.include_router(annotate.router, prefix="/annotate")
 
 
 @app.get("/")
