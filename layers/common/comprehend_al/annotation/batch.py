@@ -17,7 +17,14 @@ from typing import Any
 from comprehend_al.annotation.audit import AuditEvent, AuditLog
 from comprehend_al.annotation.spans import Span
 from comprehend_al.annotation.store import ACCEPTED, BATCHES, Objects, keys, read_json, safe_part, write_json
-from comprehend_al.datasets.entities import Annotation, EntityUpload, to_files, validate_upload
+from comprehend_al.datasets.entities import (
+    Annotation,
+    EntityLimits,
+    EntityUpload,
+    to_files,
+    validate_upload,
+)
+from comprehend_al.errors import InvalidRequest
 
 
 @dataclass(frozen=True)
@@ -30,9 +37,25 @@ class BatchResult:
         return {"key": self.key, "documents": self.documents, "reason": self.reason}
 
 
+def trainable_text(text: str) -> str | None:
+    """Why ``text`` cannot be one line of ``documents.txt`` (None: it can)."""
+    limit = EntityLimits().max_document_bytes
+    if not text.strip():
+        return "the document is empty"
+    if "\n" in text or "\r" in text:
+        return "the document spans several lines (documents.txt holds one document per line)"
+    if len(text.encode("utf-8")) > limit:
+        return f"the document is longer than {limit} bytes"
+    return None
+
+
 def accept(
     objects: Objects, loop: str, item_id: str, text: str, spans: tuple[Span, ...], lineage: dict[str, Any]
 ) -> str:
+    """Keep an accepted document for the next batch; InvalidRequest when it cannot be a training line."""
+    problem = trainable_text(text)
+    if problem:
+        raise InvalidRequest(f"item {item_id}: {problem}")
     key = f"{ACCEPTED}{safe_part(loop)}/{safe_part(item_id)}.json"
     write_json(
         objects, key, {"id": item_id, "text": text, "entities": [s.as_json() for s in spans], **lineage}
@@ -54,7 +77,9 @@ def flush_accepted(
         return BatchResult(None, len(waiting), "below_minimum")
     records = [(key, read_json(objects, key)) for key in waiting]
     latest: dict[str, tuple[str, dict[str, Any]]] = {}
-    for key, record in sorted(((k, r) for k, r in records if r), key=lambda kr: str(kr[1].get("at", ""))):
+    for key, record in sorted(
+        ((k, r) for k, r in records if r), key=lambda kr: (str(kr[1].get("at", "")), kr[0])
+    ):
         latest[record["text"]] = (key, record)  # one version of a text per batch: the latest decision
     chosen = [record for _, record in latest.values()]
     dataset = EntityUpload(

@@ -36,6 +36,7 @@ from comprehend_al.annotation.gold import (
 )
 from comprehend_al.annotation.spans import spans_json
 from comprehend_al.annotation.store import Objects
+from comprehend_al.errors import InvalidRequest
 from comprehend_al.observability import logger
 
 GOLD_THRESHOLD = "annotation-gold-threshold"
@@ -129,7 +130,7 @@ def process_annotation(name: str, output: Mapping[str, Any], deps: AnnotationDep
         verdicts = _entity_verdicts(name, output, answers, deps, audit)
         for v in verdicts:
             if v.accepted:
-                batch.accept(deps.objects, name, v.item_id, v.text, v.spans, _lineage(v, name, name, None))
+                _accept(deps, audit, name, v, _lineage(v, name, name, None))
         disputed = sum(v.decision in ("disputed", "held") for v in verdicts)
         gold = sum(v.decision == "gold" for v in verdicts)
         adjudication = adjudication_input(name, content, verdicts)
@@ -196,6 +197,13 @@ def _entity_verdicts(
                 )
             )
     return verdicts
+
+
+def _accept(deps: AnnotationDeps, audit: AuditLog, loop: str, v: Verdict, lineage: dict[str, Any]) -> None:
+    try:
+        batch.accept(deps.objects, loop, v.item_id, v.text, v.spans, lineage)
+    except InvalidRequest as err:  # not a document Comprehend can train on: audited, not batched
+        audit.record(AuditEvent("unwritable", loop, v.item_id, "system", details={"reason": str(err)}))
 
 
 def _prefilled(content: Mapping[str, Any], item_id: str) -> list[Any]:
