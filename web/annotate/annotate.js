@@ -1,6 +1,6 @@
 // The annotation tool: entity spans (select text, press a type's key), adjudication (versions side by
 // side, one final answer) and classification (choose a class). Plain JavaScript, no build step.
-// Every piece of task data reaches the page through textContent or attributes, never innerHTML.
+// Every piece of task data reaches the page through textContent or attributes, never an HTML sink.
 // Offsets count code points (as Python's str and Comprehend do), not UTF-16 units.
 "use strict";
 
