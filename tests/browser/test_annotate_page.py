@@ -9,6 +9,7 @@ Screenshots go to this test's folder (``annotate-*.png``); ``ANNOTATE_SCREENSHOT
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
@@ -278,3 +279,65 @@ def test_two_annotators_disagree_an_adjudicator_decides_and_the_batch_reaches_tr
     }
     assert quality["alice"][1:] == ["1.00", "1", "2"] and quality["bob"][1:] == ["0.67", "1", "2"], quality
     assert errors == []
+
+
+CROWD_STUB = "customElements.define('crowd-form', class extends HTMLElement {});"
+
+
+def _as_a2i_renders(template: str, content: dict[str, Any]) -> str:
+    """What A2I's Liquid makes of the template for ``content`` (HTML-escaped output, raw blocks kept)."""
+    page = template.replace("{% raw %}", "").replace("{% endraw %}", "")
+    page = page.replace("{{ task.input.sourceLoop | default: 'annotation' | escape }}", "annotation")
+    page = page.replace("{{ task.input | to_json | escape }}", html.escape(json.dumps(content), quote=True))
+    assert "{{" not in page and "{%" not in page, "a Liquid expression this test does not render"
+    return page
+
+
+def test_the_a2i_worker_template_is_the_same_tool_and_fills_crowd_forms_answer_field(
+    browser_page: Any, tmp_path: Path
+) -> None:
+    # Given the worker template as A2I renders it for an entity loop whose text is hostile markup
+    from local.annotate_template import TARGET, render
+
+    assert TARGET.read_text(encoding="utf-8") == render(), "run `make annotation-template`"
+    hostile = 'Acme Corp hired Jane Doe "</div><script>window.pwned = 1</script>'
+    content = {
+        "kind": "entities",
+        "types": TYPES,
+        "guidelines": GUIDELINES,
+        "items": [
+            {
+                "id": "news-1",
+                "text": hostile,
+                "entities": [{"BeginOffset": 0, "EndOffset": 9, "Type": "ORGANIZATION"}],
+            }
+        ],
+    }
+    page = browser_page
+    page.route(
+        "https://assets.crowd.aws/**",
+        lambda route: route.fulfill(body=CROWD_STUB, content_type="text/javascript"),
+    )
+    page.route(
+        "https://worker.test/task",
+        lambda route: route.fulfill(
+            body=_as_a2i_renders(TARGET.read_text(encoding="utf-8"), content), content_type="text/html"
+        ),
+    )
+    page.goto("https://worker.test/task")
+    editor = page.locator('.item[data-item="news-1"] [data-role=editor]')
+    # When the worker marks "Jane Doe" as a PERSON with the keyboard
+    _select(page, editor, "Jane Doe")
+    page.keyboard.press("p")
+    _shot(page, tmp_path, "worker-template")
+    # Then the text stayed text, and crowd-form's hidden field holds the answer A2I will store
+    assert page.evaluate("window.pwned") is None
+    assert hostile in editor.inner_text().replace("ORGANIZATION", "").replace("PERSON", "")
+    answer = json.loads(page.locator("#answer-field").input_value())
+    assert answer == {
+        "news-1": [
+            {"BeginOffset": 0, "EndOffset": 9, "Type": "ORGANIZATION"},
+            {"BeginOffset": 16, "EndOffset": 24, "Type": "PERSON"},
+        ]
+    }
+    assert page.locator("#answer-field").get_attribute("name") == "entities"

@@ -6,6 +6,9 @@
 
 const PALETTE = ["#0972d3", "#d45b07", "#037f0c", "#b3261e", "#7d3cb5", "#00819e", "#a0770a", "#c33d69", "#5f6b7a"];
 const state = { worker: "", task: null, items: [], active: 0, tasks: [] };
+// Inside the A2I worker template (review/annotation-worker-template.liquid.html) the task comes from the
+// page (#task-input's data-input: task.input as JSON) and the answer goes to crowd-form's hidden field.
+const EMBEDDED = () => document.getElementById("task-input") !== null;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -50,7 +53,7 @@ async function loadTasks() {
   list.replaceChildren(...data.tasks.map(t => el("li", {},
     el("button", { type: "button", "data-task": t.name, class: state.task && state.task.name === t.name ? "current" : "",
                    onclick: () => openTask(t.name) },
-       t.name, el("span", { class: "kind", text: `${t.kind} · ${t.items} item${t.items === 1 ? "" : "s"} · ${t.answeredBy.length}/${t.required} answered` })))));
+       t.name, el("span", { class: "kind", text: `${t.kind} \u00b7 ${t.items} item${t.items === 1 ? "" : "s"} \u00b7 ${t.answeredBy.length}/${t.required} answered` })))));
   if (!data.tasks.length) list.replaceChildren(el("li", { class: "hint", text: "Nothing waiting for you." }));
 }
 
@@ -59,7 +62,7 @@ async function loadQuality() {
   const body = document.querySelector("#quality tbody");
   body.replaceChildren(...data.annotators.map(a => el("tr", { class: a.held ? "held" : "", "data-worker": a.worker },
     el("td", { text: a.worker + (a.held ? " (held)" : "") }),
-    el("td", { text: a.gold_accuracy == null ? "–" : a.gold_accuracy.toFixed(2) }),
+    el("td", { text: a.gold_accuracy == null ? "\u2013" : a.gold_accuracy.toFixed(2) }),
     el("td", { text: String(a.gold_answers) }), el("td", { text: String(a.documents) }))));
   document.getElementById("quality-note").textContent =
     `Gold accuracy: mean span F1 on gold documents. Below ${data.threshold} after ${data.minGold} gold answers, an annotator's work is held for adjudication.`;
@@ -68,7 +71,10 @@ async function loadQuality() {
 // --- one task ------------------------------------------------------------------------------------------
 async function openTask(name) {
   complain(""); say("");
-  const task = await api(`/annotate/api/tasks/${encodeURIComponent(name)}`);
+  showTask(await api(`/annotate/api/tasks/${encodeURIComponent(name)}`));
+}
+
+function showTask(task) {
   task.opened = Date.now();
   state.task = task; state.active = 0;
   const input = task.input || {};
@@ -86,7 +92,7 @@ async function openTask(name) {
     el("p", { class: "hint", text: hintFor(task) }));
   if (task.kind !== "classifier") box.append(typeButtons(types), guidelines(input.guidelines, types));
   state.items.forEach((item, index) => box.append(task.kind === "classifier" ? classifierItem(item, index, input) : entityItem(item, index, task.kind)));
-  box.append(el("div", { class: "actions" },
+  if (!EMBEDDED()) box.append(el("div", { class: "actions" },
     el("button", { type: "button", class: "accept", onclick: submit }, task.kind === "adjudication" ? "Accept final version" : "Accept document"),
     el("span", { class: "hint", text: "Ctrl+Enter accepts." })));
   section.replaceChildren(box);
@@ -95,7 +101,7 @@ async function openTask(name) {
 
 function hintFor(task) {
   if (task.kind === "classifier") return "Choose a class for each text (keys 1-9 choose for the first unanswered one).";
-  const how = "Select text, then press a type's key (1-9 or its initial) or click the type. Click a span to select it: Delete removes it, a type key retypes it, Shift+←/→ moves its end, Alt+←/→ its start.";
+  const how = "Select text, then press a type's key (1-9 or its initial) or click the type. Click a span to select it: Delete removes it, a type key retypes it, Shift+\u2190/\u2192 moves its end, Alt+\u2190/\u2192 its start.";
   return task.kind === "adjudication" ? `Adjudication: the annotators disagreed. Compare their versions, then edit the final answer. ${how}` : how;
 }
 
@@ -137,9 +143,9 @@ function guidelines(raw, types) {
 // --- entity items ------------------------------------------------------------------------------------
 function entityItem(item, index, kind) {
   const box = el("div", { class: "item", "data-item": item.id });
-  box.append(el("h3", { text: `item ${index + 1} of ${state.items.length} · id ${item.id}${item.reason ? " · " + item.reason : ""}` }));
+  box.append(el("h3", { text: `item ${index + 1} of ${state.items.length} \u00b7 id ${item.id}${item.reason ? " \u00b7 " + item.reason : ""}` }));
   if (kind === "adjudication") {
-    if (item.agreement) box.append(el("p", { class: "figures", text: `span F1 ${Number(item.agreement.span_f1).toFixed(2)} · kappa ${Number(item.agreement.kappa).toFixed(2)}` }));
+    if (item.agreement) box.append(el("p", { class: "figures", text: `span F1 ${Number(item.agreement.span_f1).toFixed(2)} \u00b7 kappa ${Number(item.agreement.kappa).toFixed(2)}` }));
     box.append(el("div", { class: "versions" }, ...item.versions.map(v => {
       const spans = (v.entities || []).map(spanOf).filter(Boolean);
       const text = el("div", { class: "text" });
@@ -184,18 +190,19 @@ function renderSpans(container, chars, spans, selected, pending) {
 function redraw(index) {
   const item = state.items[index];
   if (!item.box) return;
+  if (EMBEDDED()) fillAnswerField();
   renderSpans(item.box.querySelector("[data-role=editor]"), item.chars, item.spans, item.selected, item.pending);
   const bar = item.box.querySelector("[data-role=spanbar]");
   const parts = [];
-  if (item.pending) parts.push(el("span", { text: `Selected “${item.chars.slice(item.pending.b, item.pending.e).join("")}”: press a type's key or click a type.` }));
+  if (item.pending) parts.push(el("span", { text: `Selected \u201c${item.chars.slice(item.pending.b, item.pending.e).join("")}\u201d: press a type's key or click a type.` }));
   else if (item.selected >= 0) {
     const s = item.spans[item.selected];
     const move = (db, de) => () => resize(index, db, de);
-    parts.push(el("span", { text: `${s.t} “${item.chars.slice(s.b, s.e).join("")}” (${s.b}-${s.e})` }),
-      el("button", { type: "button", title: "start earlier (Alt+←)", onclick: move(-1, 0) }, "◀ start"),
-      el("button", { type: "button", title: "start later (Alt+→)", onclick: move(1, 0) }, "start ▶"),
-      el("button", { type: "button", title: "end earlier (Shift+←)", onclick: move(0, -1) }, "◀ end"),
-      el("button", { type: "button", title: "end later (Shift+→)", onclick: move(0, 1) }, "end ▶"),
+    parts.push(el("span", { text: `${s.t} \u201c${item.chars.slice(s.b, s.e).join("")}\u201d (${s.b}-${s.e})` }),
+      el("button", { type: "button", title: "start earlier (Alt+\u2190)", onclick: move(-1, 0) }, "\u25c0 start"),
+      el("button", { type: "button", title: "start later (Alt+\u2192)", onclick: move(1, 0) }, "start \u25b6"),
+      el("button", { type: "button", title: "end earlier (Shift+\u2190)", onclick: move(0, -1) }, "\u25c0 end"),
+      el("button", { type: "button", title: "end later (Shift+\u2192)", onclick: move(0, 1) }, "end \u25b6"),
       el("button", { type: "button", title: "Delete", onclick: () => removeSpan(index) }, "delete"));
   } else parts.push(el("span", { class: "hint", text: `${item.spans.length} span${item.spans.length === 1 ? "" : "s"}` }));
   bar.replaceChildren(...parts);
@@ -295,36 +302,50 @@ document.addEventListener("keydown", event => {
 function classifierItem(item, index, input) {
   const labels = (input.labels || []).map(String);
   const box = el("div", { class: "item", "data-item": item.id },
-    el("h3", { text: `item ${index + 1} of ${state.items.length} · id ${item.id}` }),
+    el("h3", { text: `item ${index + 1} of ${state.items.length} \u00b7 id ${item.id}` }),
     el("div", { class: "text", text: item.text }));
   if (item.scores.length) box.append(el("ul", { class: "scores", "aria-label": "model scores" },
     ...item.scores.slice(0, 5).map(s => el("li", { text: `${String(s.Name)}: ${Number(s.Score).toFixed(3)}` }))));
   const name = `label-${item.id}`;
   box.append(el("div", { class: "choices", role: "radiogroup" }, ...labels.map((label, i) =>
-    el("label", {}, el("input", { type: "radio", name, value: label, onchange: () => { item.label = label; } }), ` ${shortcutOf(i) ? shortcutOf(i) + " · " : ""}${label}`))));
+    el("label", {}, el("input", { type: "radio", name, value: label, onchange: () => { item.label = label; } }), ` ${shortcutOf(i) ? shortcutOf(i) + " \u00b7 " : ""}${label}`))));
   item.box = box;
   return box;
 }
 
 function choose(item, label) {
   item.label = label;
+  if (EMBEDDED()) fillAnswerField();
   for (const radio of item.box.querySelectorAll("input[type=radio]")) radio.checked = radio.value === label;
 }
 
 // --- submit ----------------------------------------------------------------------------------------------
-async function submit() {
-  const task = state.task;
-  if (!task) return;
-  if (!state.worker) { complain("Name yourself (Annotator, top of the page) before you submit."); return; }
+function collectAnswers(task) {
   const answers = {};
   for (const item of state.items) {
     if (task.kind === "classifier") {
-      if (item.label === null) { complain(`Choose a class for item ${item.id}.`); return; }
+      if (item.label === null) { complain(`Choose a class for item ${item.id}.`); return null; }
       answers[item.id] = item.label;
     } else {
       answers[item.id] = item.spans.map(s => ({ BeginOffset: s.b, EndOffset: s.e, Type: s.t }));
     }
   }
+  return answers;
+}
+
+function fillAnswerField() {
+  // A2I's answerContent gets {"entities": "<JSON of {item id: spans}>"} from this hidden field.
+  const field = document.getElementById("answer-field");
+  const answers = state.task && state.task.kind !== "classifier" ? collectAnswers(state.task) : null;
+  if (field && answers) field.value = JSON.stringify(answers);
+}
+
+async function submit() {
+  const task = state.task;
+  if (!task || EMBEDDED()) return;
+  if (!state.worker) { complain("Name yourself (Annotator, top of the page) before you submit."); return; }
+  const answers = collectAnswers(task);
+  if (!answers) return;
   try {
     const result = await api(`/annotate/api/tasks/${encodeURIComponent(task.name)}`, {
       method: "POST", headers: { "Content-Type": "application/json" },
@@ -343,6 +364,14 @@ async function submit() {
 
 // --- start --------------------------------------------------------------------------------------------
 document.addEventListener("DOMContentLoaded", () => {
+  const embedded = document.getElementById("task-input");
+  if (embedded) {
+    const input = JSON.parse(embedded.dataset.input);
+    const kind = ["entities", "adjudication"].includes(input.kind) ? input.kind : "classifier";
+    showTask({ name: embedded.dataset.name || "task", kind, input });
+    fillAnswerField();
+    return;
+  }
   const input = document.getElementById("worker");
   const fromUrl = new URLSearchParams(location.search).get("worker");
   state.worker = (fromUrl || localStorage.getItem("annotate.worker") || "").trim();

@@ -66,8 +66,12 @@ class GoldSet:
             tuple(parse_spans(raw["answer"], raw["text"])),
         )
 
+    def ids(self) -> set[str]:
+        """The gold documents' ids, listed (a GET of a missing key is refused without s3:ListBucket)."""
+        return {key[len(GOLD) : -len(".json")] for key in keys(self.objects, GOLD) if key.endswith(".json")}
+
     def all(self) -> list[GoldDocument]:
-        found = (self.get(key[len(GOLD) : -len(".json")]) for key in keys(self.objects, GOLD))
+        found = (self.get(item_id) for item_id in sorted(self.ids()))
         return [g for g in found if g is not None]
 
 
@@ -122,8 +126,14 @@ class Annotators:
     def __init__(self, objects: Objects) -> None:
         self.objects = objects
 
-    def get(self, worker: str) -> AnnotatorRecord:
-        raw = read_json(self.objects, f"{ANNOTATORS}{safe_part(worker)}.json") or {}
+    def known(self) -> set[str]:
+        """The keys of the records that exist (listed once, so a new worker costs no refused GET)."""
+        return set(keys(self.objects, ANNOTATORS))
+
+    def get(self, worker: str, known: set[str] | None = None) -> AnnotatorRecord:
+        key = f"{ANNOTATORS}{safe_part(worker)}.json"
+        raw = read_json(self.objects, key) if known is None or key in known else None
+        raw = raw or {}
         return AnnotatorRecord(
             worker,
             int(raw.get("gold_answers", 0)),

@@ -164,8 +164,11 @@ def _entity_verdicts(
     annotators = Annotators(deps.objects)
     threshold = deps.number(GOLD_THRESHOLD, DEFAULT_THRESHOLD)
     min_gold = int(deps.number(MIN_GOLD, DEFAULT_MIN_GOLD))
-    records: dict[str, AnnotatorRecord] = {a.worker: annotators.get(a.worker) for a in answers}
-    golds = {item_id: gold_set.get(item_id) for item_id in (answers[0].spans if answers else {})}
+    known = annotators.known()
+    records: dict[str, AnnotatorRecord] = {a.worker: annotators.get(a.worker, known) for a in answers}
+    gold_ids = gold_set.ids()
+    items = answers[0].spans if answers else {}
+    golds = {item_id: gold_set.get(item_id) if item_id in gold_ids else None for item_id in items}
     for answer in answers:  # score the gold items first: this loop's gold answers count already
         record = records[answer.worker]
         for item_id, document in golds.items():
