@@ -1,7 +1,7 @@
 """Accepted documents → one entity batch in Comprehend's format under ``train/new/``.
 
 Accepted documents wait at ``annotation/accepted/<loop>/<item>.json``. :func:`flush_accepted` writes them,
-when at least ``min_documents`` wait, as ``train/new/annotated-<UTC time>-<n>/documents.txt`` then
+when at least ``min_documents`` wait, as ``train/new/review-entities-<UTC time>-<n>/documents.txt`` then
 ``annotations.csv`` (the second file starts the lifecycle, as for any upload), after checking both with
 the upload validator (:func:`comprehend_al.datasets.entities.validate_upload`). The batch's lineage (each
 document's loop, annotators, adjudicator) goes to ``annotation/batches/<batch>.json`` and one ``batched``
@@ -92,7 +92,7 @@ def flush_accepted(
     )
     documents, annotations = to_files(dataset)
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    name = f"annotated-{moment.strftime('%Y%m%dT%H%M%S%fZ')}-{len(chosen)}"
+    name = f"review-entities-{moment.strftime('%Y%m%dT%H%M%S%fZ')}-{len(chosen)}"
     folder = f"{prefix}{name}/"
     validate_upload(
         documents,
