@@ -156,7 +156,10 @@ def quality(desk: AnnotationDesk, request: Request) -> Response:
             "threshold": DEFAULT_THRESHOLD,
             "minGold": DEFAULT_MIN_GOLD,
             "annotators": [
-                {**record.as_dict(), "held": record.held(DEFAULT_THRESHOLD, DEFAULT_MIN_GOLD)}
+                {
+                    **{k: v for k, v in record.as_dict().items() if k != "loops"},
+                    "held": record.held(DEFAULT_THRESHOLD, DEFAULT_MIN_GOLD),
+                }
                 for record in records
             ],
         },

@@ -341,3 +341,43 @@ def test_the_a2i_worker_template_is_the_same_tool_and_fills_crowd_forms_answer_f
         ]
     }
     assert page.locator("#answer-field").get_attribute("name") == "entities"
+
+
+def test_a_classifier_loop_is_answered_in_the_same_tool_by_choosing_a_class(
+    browser_page: Any, tmp_path: Path
+) -> None:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket=BUCKET)
+        with A2IService(tmp_path / "a2i", output_bucket=BUCKET) as service:
+            # Given a classifier review loop (its existing input: items with scores, labels)
+            content = {
+                "items": [
+                    {
+                        "id": "p-1",
+                        "text": "I was charged <b>twice</b>",
+                        "scores": [{"Name": "BILLING", "Score": 0.4}],
+                    }
+                ],
+                "labels": ["BILLING", "SHIPPING"],
+                "multiLabel": False,
+            }
+            service.start_human_loop(
+                {
+                    "HumanLoopName": "p-1",
+                    "FlowDefinitionArn": FLOW_ARN,
+                    "HumanLoopInput": {"InputContent": json.dumps(content)},
+                }
+            )
+            # When a person opens it, presses 2 (SHIPPING) and accepts
+            task = _open_task(browser_page, service.url, "alice", "p-1")
+            assert task.locator(".text").inner_text() == "I was charged <b>twice</b>"
+            browser_page.keyboard.press("2")
+            assert task.get_by_role("radio", name="SHIPPING").is_checked()
+            task.get_by_role("button", name="Accept document").click()
+            assert "the loop is complete" in browser_page.get_by_role("status").inner_text()
+            # Then output.json holds the class in the classifier's answer form
+            uri = service.describe_human_loop("p-1")["HumanLoopOutput"]["OutputS3Uri"]
+            output = json.loads(_read(s3, uri.split("/", 3)[3]))
+            [answer] = output["humanAnswers"]
+            assert (answer["workerId"], answer["answerContent"]) == ("alice", {"label-p-1": "SHIPPING"})

@@ -23,7 +23,7 @@ from comprehend_al.annotation.process import AnnotationDeps, process_annotation
 from comprehend_al.annotation.quality import report
 from comprehend_al.annotation.spans import Span, parse_answers, parse_spans
 from comprehend_al.datasets.entities import validate_upload
-from comprehend_al.errors import InvalidRequest, ResourceNotFound
+from comprehend_al.errors import InvalidRequest, ResourceInUse, ResourceNotFound
 from sklearn.metrics import cohen_kappa_score
 
 ALICE = [Span(0, 9, "ORGANIZATION"), Span(16, 24, "PERSON"), Span(28, 33, "LOCATION")]
@@ -60,6 +60,8 @@ class Starter:
         self.started: list[tuple[str, str, dict[str, Any]]] = []
 
     def start(self, name: str, flow_definition_arn: str, content: dict[str, Any]) -> str:
+        if any(started == name for started, _, _ in self.started):
+            raise ResourceInUse(f"StartHumanLoop: ConflictException: {name} exists")  # as the adapter says
         self.started.append((name, flow_definition_arn, content))
         return f"arn:loop/{name}"
 
@@ -341,3 +343,25 @@ def test_a_batch_waits_for_its_minimum() -> None:
     )
     result = flush_accepted(objects, min_documents=2)
     assert (result.reason, result.documents) == ("below_minimum", 1)
+
+
+def test_a_retried_event_changes_nothing_twice() -> None:
+    # Given a loop with a gold item, processed once
+    objects, starter = MemoryObjects(), Starter()
+    GoldSet(objects).add("g-1", "Berlin welcomes Maria.", _json(AGREED))
+    items = [*ITEMS, {"id": "g-1", "text": "Berlin welcomes Maria."}]
+    output = _output(
+        "ent-5",
+        items,
+        {
+            "alice": {"n-1": ALICE, "n-2": AGREED, "g-1": AGREED},
+            "bob": {"n-1": BOB, "n-2": AGREED, "g-1": []},
+        },
+    )
+    first = process_annotation("ent-5", output, _deps(objects, starter))
+    # When EventBridge delivers the same event again
+    again = process_annotation("ent-5", output, _deps(objects, starter))
+    # Then the adjudication loop is not started twice (no error either) and gold answers count once
+    assert first.adjudication_loop == again.adjudication_loop == "adj-ent-5" and len(starter.started) == 1
+    bob = json.loads(objects.data["annotation/annotators/bob.json"])
+    assert (bob["gold_answers"], bob["gold_accuracy"], bob["documents"]) == (1, 0.0, 2)

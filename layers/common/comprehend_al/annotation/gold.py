@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from comprehend_al.annotation.agreement import span_f1
@@ -23,6 +23,7 @@ from comprehend_al.annotation.store import ANNOTATORS, GOLD, Objects, keys, read
 
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_MIN_GOLD = 2
+LOOPS_KEPT = 500
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class AnnotatorRecord:
     gold_answers: int = 0
     gold_f1_sum: float = 0.0
     documents: int = 0
+    loops: list[str] = field(default_factory=list)  # the latest loops counted (a retried event counts once)
 
     @property
     def gold_accuracy(self) -> float | None:
@@ -117,6 +119,7 @@ class AnnotatorRecord:
             "gold_f1_sum": self.gold_f1_sum,
             "gold_accuracy": None if accuracy is None else round(accuracy, 4),
             "documents": self.documents,
+            "loops": self.loops[-LOOPS_KEPT:],
         }
 
 
@@ -139,6 +142,7 @@ class Annotators:
             int(raw.get("gold_answers", 0)),
             float(raw.get("gold_f1_sum", 0.0)),
             int(raw.get("documents", 0)),
+            [str(loop) for loop in raw.get("loops", [])],
         )
 
     def put(self, record: AnnotatorRecord) -> None:

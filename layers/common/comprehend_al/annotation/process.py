@@ -36,7 +36,7 @@ from comprehend_al.annotation.gold import (
 )
 from comprehend_al.annotation.spans import spans_json
 from comprehend_al.annotation.store import Objects
-from comprehend_al.errors import InvalidRequest
+from comprehend_al.errors import InvalidRequest, ResourceInUse
 from comprehend_al.observability import logger
 
 GOLD_THRESHOLD = "annotation-gold-threshold"
@@ -138,7 +138,12 @@ def process_annotation(name: str, output: Mapping[str, Any], deps: AnnotationDep
             flow = deps.params.get(FLOW) or deps.params.get(REVIEW_FLOW)
             if flow:
                 adjudication_loop = adjudication_name(name)
-                deps.review.start(adjudication_loop, flow, adjudication)
+                try:
+                    deps.review.start(adjudication_loop, flow, adjudication)
+                except ResourceInUse:  # a retried event: the adjudication loop was started the first time
+                    logger.info(
+                        "adjudication loop exists already", extra={"human_loop_name": adjudication_loop}
+                    )
     accepted = sum(v.accepted for v in verdicts)
     size = max(1, int(deps.number(BATCH_SIZE, DEFAULT_BATCH_SIZE)))
     result = batch.flush_accepted(deps.objects, prefix=deps.upload_prefix, min_documents=size)
@@ -171,6 +176,8 @@ def _entity_verdicts(
     golds = {item_id: gold_set.get(item_id) if item_id in gold_ids else None for item_id in items}
     for answer in answers:  # score the gold items first: this loop's gold answers count already
         record = records[answer.worker]
+        if name in record.loops:  # a retried event: this loop was counted
+            continue
         for item_id, document in golds.items():
             if document is not None:
                 f1 = record.score(answer.spans[item_id], document)
@@ -178,6 +185,7 @@ def _entity_verdicts(
                     AuditEvent("gold", name, item_id, answer.worker, details={"span_f1": round(f1, 4)})
                 )
         record.documents += sum(document is None for document in golds.values())
+        record.loops.append(name)
         annotators.put(record)
     verdicts = consolidate(
         output,
