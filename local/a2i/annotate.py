@@ -32,6 +32,7 @@ from local.httpserver import Request, Response, Router
 from local.web import read_asset
 
 PAGE = "annotate"  # web/annotate/
+HIDDEN = ("loops", "agreement_f1_sum", "agreement_kappa_sum")  # running sums: not for the page
 ASSETS = {"annotate.js": "text/javascript; charset=utf-8", "annotate.css": "text/css; charset=utf-8"}
 
 
@@ -157,7 +158,7 @@ def quality(desk: AnnotationDesk, request: Request) -> Response:
             "minGold": DEFAULT_MIN_GOLD,
             "annotators": [
                 {
-                    **{k: v for k, v in record.as_dict().items() if k != "loops"},
+                    **{k: v for k, v in record.as_dict().items() if k not in HIDDEN},
                     "held": record.held(DEFAULT_THRESHOLD, DEFAULT_MIN_GOLD),
                 }
                 for record in records

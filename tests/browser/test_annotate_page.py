@@ -277,7 +277,10 @@ def test_two_annotators_disagree_an_adjudicator_decides_and_the_batch_reaches_tr
         r.get_attribute("data-worker"): r.locator("td").all_inner_texts()
         for r in page.locator("#quality tbody tr").all()
     }
-    assert quality["alice"][1:] == ["1.00", "1", "2"] and quality["bob"][1:] == ["0.67", "1", "2"], quality
+    # gold accuracy, gold answers, documents, and agreement with the co-annotator: news-1 (F1 0.4, kappa 1/7)
+    # and news-2 (1, 1) give mean F1 0.70 and kappa 0.57
+    assert quality["alice"][1:] == ["1.00", "1", "2", "0.70", "0.57"], quality
+    assert quality["bob"][1:] == ["0.67", "1", "2", "0.70", "0.57"], quality
     assert errors == []
 
 

@@ -365,3 +365,4 @@ def test_a_retried_event_changes_nothing_twice() -> None:
     assert first.adjudication_loop == again.adjudication_loop == "adj-ent-5" and len(starter.started) == 1
     bob = json.loads(objects.data["annotation/annotators/bob.json"])
     assert (bob["gold_answers"], bob["gold_accuracy"], bob["documents"]) == (1, 0.0, 2)
+    assert (bob["shared"], bob["agreement_f1"], bob["agreement_kappa"]) == (2, 0.7, round((1 / 7 + 1) / 2, 4))

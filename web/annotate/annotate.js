@@ -63,9 +63,11 @@ async function loadQuality() {
   body.replaceChildren(...data.annotators.map(a => el("tr", { class: a.held ? "held" : "", "data-worker": a.worker },
     el("td", { text: a.worker + (a.held ? " (held)" : "") }),
     el("td", { text: a.gold_accuracy == null ? "\u2013" : a.gold_accuracy.toFixed(2) }),
-    el("td", { text: String(a.gold_answers) }), el("td", { text: String(a.documents) }))));
+    el("td", { text: String(a.gold_answers) }), el("td", { text: String(a.documents) }),
+    el("td", { text: a.agreement_f1 == null ? "\u2013" : a.agreement_f1.toFixed(2) }),
+    el("td", { text: a.agreement_kappa == null ? "\u2013" : a.agreement_kappa.toFixed(2) }))));
   document.getElementById("quality-note").textContent =
-    `Gold accuracy: mean span F1 on gold documents. Below ${data.threshold} after ${data.minGold} gold answers, an annotator's work is held for adjudication.`;
+    `Gold accuracy: mean span F1 on gold documents; agree F1 and kappa: against the co-annotators of each document. Below ${data.threshold} after ${data.minGold} gold answers, an annotator's work is held for adjudication.`;
 }
 
 // --- one task ------------------------------------------------------------------------------------------

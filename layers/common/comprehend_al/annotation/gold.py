@@ -96,6 +96,16 @@ class AnnotatorRecord:
     gold_f1_sum: float = 0.0
     documents: int = 0
     loops: list[str] = field(default_factory=list)  # the latest loops counted (a retried event counts once)
+    shared: int = 0  # documents also annotated by someone else
+    agreement_f1_sum: float = 0.0  # span F1 against the co-annotators, summed over shared documents
+    agreement_kappa_sum: float = 0.0
+
+    @property
+    def agreement(self) -> tuple[float | None, float | None]:
+        """Mean span F1 and kappa against co-annotators (None before a shared document)."""
+        if not self.shared:
+            return None, None
+        return self.agreement_f1_sum / self.shared, self.agreement_kappa_sum / self.shared
 
     @property
     def gold_accuracy(self) -> float | None:
@@ -113,8 +123,14 @@ class AnnotatorRecord:
 
     def as_dict(self) -> dict[str, Any]:
         accuracy = self.gold_accuracy
+        f1, kappa = self.agreement
         return {
             "worker": self.worker,
+            "shared": self.shared,
+            "agreement_f1_sum": self.agreement_f1_sum,
+            "agreement_kappa_sum": self.agreement_kappa_sum,
+            "agreement_f1": None if f1 is None else round(f1, 4),
+            "agreement_kappa": None if kappa is None else round(kappa, 4),
             "gold_answers": self.gold_answers,
             "gold_f1_sum": self.gold_f1_sum,
             "gold_accuracy": None if accuracy is None else round(accuracy, 4),
@@ -143,6 +159,9 @@ class Annotators:
             float(raw.get("gold_f1_sum", 0.0)),
             int(raw.get("documents", 0)),
             [str(loop) for loop in raw.get("loops", [])],
+            int(raw.get("shared", 0)),
+            float(raw.get("agreement_f1_sum", 0.0)),
+            float(raw.get("agreement_kappa_sum", 0.0)),
         )
 
     def put(self, record: AnnotatorRecord) -> None:

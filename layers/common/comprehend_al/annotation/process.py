@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from comprehend_al.annotation import batch
+from comprehend_al.annotation.agreement import annotator_agreement
 from comprehend_al.annotation.audit import AuditEvent, AuditLog, now_iso
 from comprehend_al.annotation.consolidate import (
     ADJUDICATION,
@@ -174,10 +175,17 @@ def _entity_verdicts(
     gold_ids = gold_set.ids()
     items = answers[0].spans if answers else {}
     golds = {item_id: gold_set.get(item_id) if item_id in gold_ids else None for item_id in items}
+    ordinary = [item_id for item_id, document in golds.items() if document is None]
+    agreement = annotator_agreement({a.worker: a.spans[i] for a in answers} for i in ordinary)
     for answer in answers:  # score the gold items first: this loop's gold answers count already
         record = records[answer.worker]
         if name in record.loops:  # a retried event: this loop was counted
             continue
+        if answer.worker in agreement:
+            figures = agreement[answer.worker]
+            record.shared += figures.documents
+            record.agreement_f1_sum += figures.span_f1 * figures.documents
+            record.agreement_kappa_sum += figures.kappa * figures.documents
         for item_id, document in golds.items():
             if document is not None:
                 f1 = record.score(answer.spans[item_id], document)
