@@ -378,6 +378,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const fromUrl = new URLSearchParams(location.search).get("worker");
   state.worker = (fromUrl || localStorage.getItem("annotate.worker") || "").trim();
   input.value = state.worker;
+  if (state.worker) document.querySelector("#task .hint").textContent = "Pick a task.";
   input.addEventListener("change", () => {
     state.worker = input.value.trim();
     localStorage.setItem("annotate.worker", state.worker);
