@@ -281,6 +281,7 @@ def test_two_annotators_disagree_an_adjudicator_decides_and_the_batch_reaches_tr
     # and news-2 (1, 1) give mean F1 0.70 and kappa 0.57
     assert quality["alice"][1:] == ["1.00", "1", "2", "0.70", "0.57"], quality
     assert quality["bob"][1:] == ["0.67", "1", "2", "0.70", "0.57"], quality
+    _shot(page, tmp_path, "quality")
     assert errors == []
 
 
