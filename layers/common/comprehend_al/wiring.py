@@ -20,6 +20,7 @@ from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.sns import Notifier
 from comprehend_al.aws.ssm import CachedParameters, ParameterStore
 from comprehend_al.aws.stepfunctions import Executions
+from comprehend_al.entity_loops import BUDGET_SCOPE, EntityReviewer
 from comprehend_al.inference import Analyzer, ResultRecorder
 from comprehend_al.labels import LabelDeps
 from comprehend_al.lifecycle.deps import Deps
@@ -128,7 +129,23 @@ def predict_deps() -> PredictDeps:
 
 @_once
 def analyzer() -> Analyzer:
-    return Analyzer(pointers=Pointers(cached_parameters()), comprehend=boto3.client("comprehend"))
+    comprehend = boto3.client("comprehend")
+    return Analyzer(
+        pointers=Pointers(cached_parameters()), comprehend=comprehend, reviewer=entity_reviewer(comprehend)
+    )
+
+
+def entity_reviewer(comprehend: Any) -> EntityReviewer | None:
+    """Entity review for a function that has the predictions table (the gate's home); None otherwise."""
+    table_name = settings().loop.predictions_table
+    if not table_name:
+        return None
+    return EntityReviewer(
+        params=cached_parameters(),
+        gate=ReviewGate(table_name, budget_scope=BUDGET_SCOPE),
+        review=human_review(),
+        comprehend=comprehend,
+    )
 
 
 @_once
