@@ -23,7 +23,7 @@ help:
 	@echo "make test        unit, integration and contract tests (offline)"
 	@echo "make test-slow   longer offline end-to-end suites"
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
-	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"]: uncertainty vs random sampling"
+	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"] [KIND=entities]: uncertainty vs random"
 	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint, checkov"
 	@echo "make build       sam build (needs python3.13 on PATH)"
 	@echo "make deploy      sam deploy --guided (real AWS account)"
@@ -169,8 +169,9 @@ invoke: $(STAMP)
 	fi
 
 # Active learning at equal label budgets: uncertainty sampling against random sampling on a real dataset.
+# KIND=entities: the recognizer's review selection against random (TRAIN/TEST: entity-list folders)
 bench-al: $(STAMP) $(ENCODERS_STAMP)
-	$(PY) -m local.bench_al --train $(TRAIN) --test $(TEST) $(ARGS)
+	$(PY) -m $(if $(filter entities,$(KIND)),local.bench_al_entities,local.bench_al) --train $(TRAIN) --test $(TEST) $(ARGS)
 
 clean:
 	-[ ! -x $(CLI) ] || $(CLI) clean

@@ -4,7 +4,7 @@ One recording (module fixture): the template deployed by the offline stack runs 
 the application's flows (both model kinds trained, deployed by creating a new endpoint and by updating
 one in place, replaced, a failed training stopped, a failed endpoint cleaned up, a quarantined upload;
 /classify with human review, /feedback, a completed review, the scheduled flush, the monitor, /analyze
-with stored results). Every boto3 call a handler makes is attributed to its function, the local
+with stored results and entity review). Every boto3 call a handler makes is attributed to its function, the local
 Comprehend service's S3 calls to ``ComprehendDataAccessRole``, the local A2I runtime's to
 ``ReviewFlowRole``, and the state machine's Lambda invokes to its role (:mod:`tests.contract.aws_calls`).
 The policies checked are the ones moto's CloudFormation created from the translated template (intrinsics
@@ -292,9 +292,19 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     )
     assert error is None and monitored["drift"] and monitored["live_labels"] >= 1, monitored
 
-    # /analyze: both active endpoints, the result stored (StoreAnalysisResults=true)
+    # /analyze: both active endpoints, the result stored (StoreAnalysisResults=true); every recognized text
+    # uncertain enough for entity review (threshold 1.0): one loop started, then one that A2I refuses
+    # (the text's claim and the budget unit given back)
+    ssm = boto3.client("ssm", region_name=REGION)
+    threshold = f"{stack.parameter_prefix}/entity_recognizer/review-threshold"
+    ssm.put_parameter(Name=threshold, Value="1.0", Type="String", Overwrite=True)
     sentence = "Priya Tanaka, CFO of Harborview Energy Corp., spoke."
-    assert _api(env, "AnalyzeFunction", "analyze/analyze.json", {"text": sentence}).get("analysis_id")
+    analyzed = _api(env, "AnalyzeFunction", "analyze/analyze.json", {"text": sentence})
+    assert analyzed.get("analysis_id") and analyzed["entity_review"]["selected"], analyzed
+    a2i.faults.fail("StartHumanLoop", "ServiceQuotaExceededException")
+    other = "Wei Lindqvist, CEO of Marlow Freight Inc. (NYSE: MFR), spoke."
+    refused = _api(env, "AnalyzeFunction", "analyze/analyze.json", {"text": other})
+    assert refused["entity_review"]["reason"] == "review_failed", refused
 
 
 def _tickets(n: int, seed: int) -> bytes:
