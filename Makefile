@@ -19,7 +19,7 @@ export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 
 help:
 	@echo "make demo        run the model lifecycle end to end on the offline stack (no AWS account)"
-	@echo "make demo-loop   the active-learning loop: /classify, human review (A2I), retraining"
+	@echo "make demo-loop   the active-learning loop: /classify, human review (A2I), retraining [KIND=entities]"
 	@echo "make test        unit, integration and contract tests (offline)"
 	@echo "make test-slow   longer offline end-to-end suites"
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
@@ -77,7 +77,7 @@ demo: $(STAMP) $(ENCODERS_STAMP)
 
 # The active-learning loop: classify a stream, review the uncertain predictions, retrain on the labels.
 demo-loop: $(STAMP) $(ENCODERS_STAMP)
-	$(CLI) loop
+	$(CLI) loop $(if $(KIND),--kind $(KIND),)
 
 bench: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),)

@@ -29,6 +29,7 @@ log2(documents). Progress goes to stderr; the last line of stdout is one JSON ob
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -94,7 +95,7 @@ def select(
     k: int,
     rng: random.Random,
 ) -> list[int]:
-    """``k`` pool indices among ``unlabelled``: at random, or the layer's review ranking of the model's spans."""
+    """``k`` pool indices among ``unlabelled``: at random, or the layer's review ranking of the spans."""
     if strategy == "random":
         return rng.sample(unlabelled, min(k, len(unlabelled)))
     chosen = EntityStrategy(strategy)
@@ -111,7 +112,7 @@ def schedule(pool: int, seed_size: int, growth: float, rounds: int) -> list[int]
 
 def documents_to_reach(curve: Sequence[tuple[int, float]], target: float) -> float | None:
     """Labelled documents where the curve first reaches ``target`` (linear in log2(documents))."""
-    for (n0, f0), (n1, f1) in zip(curve, curve[1:], strict=False):
+    for (n0, f0), (n1, f1) in itertools.pairwise(curve):
         if f0 >= target:
             return float(n0)
         if f1 >= target:
@@ -147,9 +148,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for strategy in args.strategies:
             pick = random.Random(2000 + repeat)
             labelled = list(seed)
+            model: engine.EntityModel | None = None
             points: list[tuple[int, float, int]] = []
             for round_, size in enumerate(sizes):
-                if round_ > 0:
+                if round_ > 0 and model is not None:
                     chosen = set(labelled)
                     unlabelled = [i for i in range(len(pool)) if i not in chosen]
                     labelled += select(strategy, model, pool, unlabelled, size - len(labelled), pick)

@@ -4,8 +4,8 @@ One recording (module fixture): the template deployed by the offline stack runs 
 the application's flows (both model kinds trained, deployed by creating a new endpoint and by updating
 one in place, replaced, a failed training stopped, a failed endpoint cleaned up, a quarantined upload;
 /classify with human review, /feedback, a completed review, the scheduled flush, the monitor, /analyze
-with stored results and entity review). Every boto3 call a handler makes is attributed to its function, the local
-Comprehend service's S3 calls to ``ComprehendDataAccessRole``, the local A2I runtime's to
+with stored results and entity review). Every boto3 call a handler makes is attributed to its function, the
+local Comprehend service's S3 calls to ``ComprehendDataAccessRole``, the local A2I runtime's to
 ``ReviewFlowRole``, and the state machine's Lambda invokes to its role (:mod:`tests.contract.aws_calls`).
 The policies checked are the ones moto's CloudFormation created from the translated template (intrinsics
 resolved), checked against it.

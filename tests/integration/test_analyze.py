@@ -524,7 +524,9 @@ def test_an_uncertain_text_goes_to_entity_review_prefilled_with_the_models_spans
 
     assert status == 200 and body["entity_review"]["selected"], body
     assert again["entity_review"]["reason"] == "duplicate"
-    [loop] = [p for p in offline.a2i.pending() if p["humanLoopName"] == body["entity_review"]["human_loop_name"]]
+    [loop] = [
+        p for p in offline.a2i.pending() if p["humanLoopName"] == body["entity_review"]["human_loop_name"]
+    ]
     content = loop["inputContent"]
     assert content["kind"] == "entities" and content["types"] == sorted(entitygen.TYPES)
     [item] = content["items"]

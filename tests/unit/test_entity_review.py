@@ -39,7 +39,9 @@ from moto import mock_aws
 LC = EntityStrategy.LEAST_CONFIDENCE
 ANY = EntityStrategy.ANY_ERROR
 FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/comprehend-al-review"
-MODEL = "arn:aws:comprehend:us-east-1:123456789012:entity-recognizer/comprehend-al-entity-recognizer/version/v1"
+MODEL = (
+    "arn:aws:comprehend:us-east-1:123456789012:entity-recognizer/comprehend-al-entity-recognizer/version/v1"
+)
 TEXT = "Priya Tanaka of Harborview Energy Corp. said QXT rose."
 
 
@@ -49,7 +51,7 @@ def ent(begin: int, end: int, type_: str, score: float) -> dict[str, Any]:
 
 # --- uncertainty of a document ---------------------------------------------------------------------------
 def test_least_confidence_selects_a_document_whose_least_sure_span_is_below_the_threshold() -> None:
-    """Given spans at 0.99 and 0.55, when assessed at threshold 0.8, then the document is uncertain by 0.45."""
+    """Given spans at 0.99 and 0.55, when assessed at threshold 0.8, then it is uncertain by 0.45."""
     found = assess_entities([ent(0, 12, "PERSON", 0.99), ent(16, 39, "COMPANY", 0.55)], LC, 0.8, TEXT)
 
     assert found.uncertain and found.uncertainty == pytest.approx(0.45)
@@ -182,7 +184,7 @@ class Comprehend:
     def __init__(self) -> None:
         self.described = 0
 
-    def describe_entity_recognizer(self, EntityRecognizerArn: str) -> dict[str, Any]:  # noqa: N803
+    def describe_entity_recognizer(self, EntityRecognizerArn: str) -> dict[str, Any]:
         self.described += 1
         types = [{"Type": t} for t in ("TICKER", "PERSON", "COMPANY")]
         return {"EntityRecognizerProperties": {"InputDataConfig": {"EntityTypes": types}}}

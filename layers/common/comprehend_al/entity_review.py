@@ -32,6 +32,7 @@ Loops follow the annotation tool's contract (:func:`loop_input`).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -112,7 +113,7 @@ def boundary_disputes(spans: Sequence[Span], text: str | None = None) -> set[int
     without the text, adjacent offsets within one character)."""
     order = sorted(range(len(spans)), key=lambda i: (spans[i].begin, spans[i].end))
     disputed: set[int] = set()
-    for a, b in zip(order, order[1:], strict=False):
+    for a, b in itertools.pairwise(order):
         left, right = spans[a], spans[b]
         if left.type == right.type:
             continue
