@@ -142,7 +142,11 @@ def _recognize(s: Session, text: str) -> Answer:
 
     endpoint = s.env.stack.active(_kind()).endpoint_arn
     client = boto3.client("comprehend", endpoint_url=s.env.comprehend.url, region_name="us-east-1")
-    return list(client.detect_entities(Text=text, EndpointArn=endpoint)["Entities"])
+    found = client.detect_entities(Text=text, EndpointArn=str(endpoint))["Entities"]
+    return [
+        {"BeginOffset": e["BeginOffset"], "EndOffset": e["EndOffset"], "Type": e["Type"], "Score": e["Score"]}
+        for e in found
+    ]
 
 
 def _kind() -> Any:

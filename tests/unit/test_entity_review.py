@@ -13,14 +13,19 @@ from typing import Any
 
 import boto3
 import pytest
+from comprehend_al.aws.s3 import Bucket
 from comprehend_al.entity_loops import (
     BUDGET_SCOPE,
     REVIEW_BUDGET,
     REVIEW_FLOW,
     REVIEW_STRATEGY,
     REVIEW_THRESHOLD,
+    AtRestDeps,
+    AtRestRequest,
     EntityReviewer,
+    read_documents,
     review_at_rest,
+    review_documents,
 )
 from comprehend_al.entity_review import (
     EntityItem,
@@ -32,7 +37,7 @@ from comprehend_al.entity_review import (
     loop_input,
     rank,
 )
-from comprehend_al.errors import InvalidRequest, ResourceLimitExceeded
+from comprehend_al.errors import InvalidField, InvalidRequest, ResourceLimitExceeded
 from comprehend_al.store.review_gate import ReviewGate
 from moto import mock_aws
 
@@ -289,3 +294,29 @@ def test_documents_at_rest_send_the_most_uncertain_first_until_the_budget_is_spe
     assert sent == ["b", "d"]  # 0.3, then 0.5; "a" (0.7) waits for tomorrow's budget, "c" is sure
     assert (result.documents, result.uncertain, result.started) == (4, 3, 2)
     assert result.reasons == {"selected": 2, "budget_exhausted": 1}
+
+
+# --- documents at rest: the file ---------------------------------------------------------------------------
+def test_a_documents_file_is_read_one_document_per_line_leaving_out_empty_and_oversized_lines() -> None:
+    data = ("first doc\n\n" + "x" * 5001 + "\r\nlast doc\n").encode()
+
+    documents, skipped = read_documents(data, "s3://b/review/entities/f.txt")
+
+    assert documents == ["first doc", "last doc"]
+    assert skipped == {"empty": 1, "too_large": 1}
+
+
+def test_a_documents_file_that_is_not_utf8_is_refused_naming_file_and_line() -> None:
+    with pytest.raises(InvalidField, match=r"s3://b/review/entities/f.txt line 2: not UTF-8"):
+        read_documents(b"fine\nbad \xff byte\n", "s3://b/review/entities/f.txt")
+
+
+@pytest.mark.parametrize(
+    "uri",
+    ["s3://other/review/entities/f.txt", "s3://data/train/new/f.txt", "s3://data/review/entities/", "f.txt"],
+)
+def test_documents_at_rest_must_be_a_file_under_the_review_prefix_of_the_data_bucket(uri: str) -> None:
+    deps = AtRestDeps(bucket=Bucket("data", client=object()), pointers=None, comprehend=None, reviewer=None)  # type: ignore[arg-type]
+
+    with pytest.raises(InvalidField, match="review/entities/"):
+        review_documents(AtRestRequest(documents=uri), deps)

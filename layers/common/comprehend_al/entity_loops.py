@@ -5,9 +5,11 @@ Two ways in, one decision (:meth:`EntityReviewer.decide`, the same code the benc
 * the stream: ``/analyze`` (:mod:`comprehend_al.inference`) assesses each text it recognized and, when
   the strategy says uncertain, claims the text (at most once per text, ever), takes one unit of the day's
   entity budget and starts a loop with the document;
-* documents at rest: :func:`review_at_rest` assesses a file of documents (one per line, as Comprehend's
-  ``ONE_DOC_PER_LINE`` input) with the active recognizer and starts loops for the most uncertain ones, most
-  uncertain first, while the day's budget lasts.
+* documents at rest: :func:`review_documents` (the ``ReviewDocuments`` function, invoked with
+  ``{"documents": "s3://<data bucket>/review/entities/<file>", "limit"?: n}``) reads a file of documents (one
+  per line, as Comprehend's ``ONE_DOC_PER_LINE`` input), recognizes each with the active recognizer and
+  starts loops for the most uncertain ones, most uncertain first, while the day's budget lasts
+  (:func:`review_at_rest`). Empty lines and lines over DetectEntities' 5,000 bytes are counted, not sent.
 
 Settings (SSM, under ``<prefix>/entity_recognizer/``): ``review-strategy``, ``review-threshold`` and
 ``review-daily-budget`` (defaults: :mod:`comprehend_al.entity_review`); the flow definition is the review
@@ -26,10 +28,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from comprehend_al.a2i import HumanReview
 from comprehend_al.aws.errors import aws_call
+from comprehend_al.aws.s3 import Bucket, split_uri
 from comprehend_al.aws.ssm import CachedParameters
 from comprehend_al.datasets.classification import text_hash
 from comprehend_al.entity_review import (
@@ -42,9 +45,10 @@ from comprehend_al.entity_review import (
     loop_input,
     rank,
 )
-from comprehend_al.errors import WorkflowError
+from comprehend_al.errors import InvalidField, ModelNotReady, WorkflowError
 from comprehend_al.models import ModelKind
 from comprehend_al.observability import logger
+from comprehend_al.pointers import Pointers
 from comprehend_al.store.review_gate import ReviewGate
 
 KIND = ModelKind.ENTITY_RECOGNIZER.value
@@ -54,6 +58,8 @@ REVIEW_BUDGET = f"{KIND}/review-daily-budget"
 REVIEW_FLOW = "review-flow-definition-arn"
 BUDGET_SCOPE = "entities"  # the gate's counter: REVIEW#BUDGET#entities / <day>
 TEXT_SCOPE = "ner#"
+AT_REST_PREFIX = "review/entities/"  # where documents at rest wait for review (the function reads only this)
+MAX_ENTITY_BYTES = 5_000  # DetectEntities on a custom endpoint
 
 
 class EntityReviewDecision(BaseModel):
@@ -153,12 +159,18 @@ class EntityReviewer:
 
 
 # --- documents at rest ------------------------------------------------------------------------------------
+class AtRestRequest(BaseModel):
+    documents: str  # s3://<data bucket>/review/entities/<file>: UTF-8, one document per line
+    limit: int | None = Field(None, ge=0)  # at most this many loops (besides the day's budget)
+
+
 class AtRestResult(BaseModel):
     documents: int
     uncertain: int
     started: int
     reasons: dict[str, int]  # decision reason → documents (of those tried, most uncertain first)
     loops: list[str]
+    skipped: dict[str, int] = Field(default_factory=dict)  # empty | too_large → lines not recognized
 
 
 def review_at_rest(
@@ -198,3 +210,71 @@ def review_at_rest(
     return AtRestResult(
         documents=len(documents), uncertain=len(uncertain), started=len(loops), reasons=reasons, loops=loops
     )
+
+
+@dataclass
+class AtRestDeps:
+    bucket: Bucket
+    pointers: Pointers
+    comprehend: Any  # boto3 Comprehend client
+    reviewer: EntityReviewer
+
+
+def read_documents(data: bytes, source: str) -> tuple[list[str], dict[str, int]]:
+    """The documents of a ONE_DOC_PER_LINE file and the lines left out (``empty``, ``too_large``);
+    InvalidField naming the file and line when it is not UTF-8."""
+    documents: list[str] = []
+    skipped = {"empty": 0, "too_large": 0}
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the newline that ends the last line
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip(b"\r")
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidField(
+                f"{source} line {number}: not UTF-8 ({error.reason})", field="documents"
+            ) from error
+        if not text.strip():
+            skipped["empty"] += 1
+            continue
+        if len(line) > MAX_ENTITY_BYTES:
+            skipped["too_large"] += 1
+            continue
+        documents.append(text)
+    return documents, {k: v for k, v in skipped.items() if v}
+
+
+def review_documents(request: AtRestRequest, deps: AtRestDeps) -> AtRestResult:
+    """Documents at rest in the data bucket → entity loops for the most uncertain, within the budget."""
+    bucket, key = split_uri(request.documents) if request.documents.startswith("s3://") else ("", "")
+    if bucket != deps.bucket.name or not key.startswith(AT_REST_PREFIX) or key.endswith("/"):
+        raise InvalidField(
+            f"documents must be a file under s3://{deps.bucket.name}/{AT_REST_PREFIX}, "
+            f"not {request.documents!r}",
+            field="documents",
+        )
+    active = deps.pointers.read(ModelKind.ENTITY_RECOGNIZER)
+    if not active.endpoint_arn:
+        raise ModelNotReady("no entity recognizer is active yet: nothing can assess the documents")
+    documents, skipped = read_documents(deps.bucket.get(key), request.documents)
+
+    def recognize(text: str) -> list[dict[str, Any]]:
+        with aws_call("DetectEntities"):
+            response = deps.comprehend.detect_entities(Text=text, EndpointArn=active.endpoint_arn)
+        return [dict(e) for e in response.get("Entities", [])]
+
+    result = review_at_rest(
+        documents,
+        recognize,
+        deps.reviewer,
+        model_arn=active.model_arn,
+        model_version=active.version,
+        limit=request.limit,
+    )
+    logger.info(
+        "documents at rest assessed",
+        extra={"documents": result.documents, "uncertain": result.uncertain, "started": result.started},
+    )
+    return result.model_copy(update={"skipped": skipped})

@@ -20,7 +20,7 @@ from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.sns import Notifier
 from comprehend_al.aws.ssm import CachedParameters, ParameterStore
 from comprehend_al.aws.stepfunctions import Executions
-from comprehend_al.entity_loops import BUDGET_SCOPE, EntityReviewer
+from comprehend_al.entity_loops import BUDGET_SCOPE, AtRestDeps, EntityReviewer
 from comprehend_al.inference import Analyzer, ResultRecorder
 from comprehend_al.labels import LabelDeps
 from comprehend_al.lifecycle.deps import Deps
@@ -132,6 +132,20 @@ def analyzer() -> Analyzer:
     comprehend = boto3.client("comprehend")
     return Analyzer(
         pointers=Pointers(cached_parameters()), comprehend=comprehend, reviewer=entity_reviewer(comprehend)
+    )
+
+
+@_once
+def at_rest_deps() -> AtRestDeps:
+    comprehend = boto3.client("comprehend", config=CLIENT_CONFIG)
+    reviewer = entity_reviewer(comprehend)
+    if reviewer is None:
+        raise RuntimeError("PREDICTIONS_TABLE is not set: entity review needs its gate")
+    return AtRestDeps(
+        bucket=Bucket(settings().data_bucket),
+        pointers=Pointers(cached_parameters()),
+        comprehend=comprehend,
+        reviewer=reviewer,
     )
 
 
