@@ -15,7 +15,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_CONFIG_FILE := /dev/null
 export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 
-.PHONY: help venv test test-slow demo demo-loop bench bench-al lint build deploy invoke clean
+.PHONY: help venv test test-slow demo demo-loop bench bench-al lint build deploy invoke clean annotation-template
 
 help:
 	@echo "make demo        run the model lifecycle end to end on the offline stack (no AWS account)"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
 	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"] [KIND=entities]: uncertainty vs random"
 	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint, checkov"
+	@echo "make annotation-template  rewrite the A2I worker template of the annotation tool from web/annotate/"
 	@echo "make build       sam build (needs python3.13 on PATH)"
 	@echo "make deploy      sam deploy --guided (real AWS account)"
 	@echo "make invoke      FN=GetModelStatusFunction [EVENT=events/...json]: sam local invoke with Docker,"
@@ -78,6 +79,10 @@ demo: $(STAMP) $(ENCODERS_STAMP)
 # The active-learning loop: classify a stream, review the uncertain predictions, retrain on the labels.
 demo-loop: $(STAMP) $(ENCODERS_STAMP)
 	$(CLI) loop $(if $(KIND),--kind $(KIND),)
+
+# The annotation tool as an A2I worker template (review/annotation-worker-template.liquid.html).
+annotation-template: $(STAMP)
+	$(PY) -m local.annotate_template
 
 bench: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),)

@@ -23,6 +23,8 @@ from string import Template
 from typing import Any, Protocol
 from urllib.parse import quote
 
+from comprehend_al.annotation.consolidate import loop_kind
+
 from local.a2i.errors import ResourceNotFoundException, ValidationException
 from local.a2i.store import HumanLoop, utc_now
 from local.httpserver import Request, Response, Router
@@ -212,7 +214,8 @@ router: Router[Callable[[ReviewDesk, Request], Response]] = Router()
 
 def list_page(desk: ReviewDesk, *, notice: str | None = None, error: str | None = None) -> str:
     opened_ms = int(utc_now().timestamp() * 1000)
-    return review_page(desk.in_progress(), opened_ms=opened_ms, notice=notice, error=error)
+    loops = [loop for loop in desk.in_progress() if loop_kind(loop.input_document()) is None]
+    return review_page(loops, opened_ms=opened_ms, notice=notice, error=error)
 
 
 @router.get("/")

@@ -36,7 +36,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from local.a2i import review
+from comprehend_al.annotation.consolidate import ANSWER_FIELD, loop_kind
+from comprehend_al.annotation.spans import parse_answers, spans_json
+from comprehend_al.errors import InvalidRequest
+
+from local.a2i import annotate, review
 from local.a2i.errors import (
     A2IError,
     ConflictException,
@@ -67,6 +71,8 @@ CONTENT_TYPE = "application/json"
 EVENT_SOURCE = "aws.sagemaker"
 EVENT_DETAIL_TYPE = "SageMaker A2I HumanLoop Status Change"
 DEFAULT_WORKER_ID = "local-reviewer"
+DEFAULT_WORKERS = {"entities": 2, "adjudication": 1, "classifier": 1}
+ENTITY_ANSWER_FIELD = ANSWER_FIELD  # answerContent {"entities": {"<item id>": [spans]}}
 
 # Constraints from botocore's service model (botocore checks presence and minimums, not these).
 LOOP_NAME_RE = re.compile(r"^[a-z0-9](-*[a-z0-9])*$")
@@ -103,6 +109,8 @@ class A2IService(LocalService):
     not report a target's failure back to A2I either).
     ``flow_definitions``: the flow definition ARNs that exist (None: any well-formed ARN).
     ``max_in_progress``: loops allowed InProgress at once (beyond: ServiceQuotaExceededException).
+    ``workers_per_kind``: distinct workers a loop needs by its input's ``kind`` (a flow definition's
+    NumberOfHumanWorkersPerDataObject): entities 2, adjudication and classifier loops 1 unless given.
     """
 
     def __init__(
@@ -115,6 +123,7 @@ class A2IService(LocalService):
         on_status_change: StatusListener | None = None,
         flow_definitions: Iterable[str] | None = None,
         max_in_progress: int = 1000,
+        workers_per_kind: dict[str, int] | None = None,
     ) -> None:
         super().__init__(s3_client_factory)
         self.state_dir = Path(state_dir)
@@ -125,6 +134,7 @@ class A2IService(LocalService):
         self.on_status_change = on_status_change
         self.flow_definitions = frozenset(flow_definitions) if flow_definitions is not None else None
         self.max_in_progress = max_in_progress
+        self.workers_per_kind = {**DEFAULT_WORKERS, **(workers_per_kind or {})}
         self.faults = Faults()
         self.store = LoopStore(self.state_dir)
 
@@ -165,26 +175,49 @@ class A2IService(LocalService):
     def complete(
         self,
         loop_name: str,
-        answers: dict[str, str],
+        answers: dict[str, Any],
         worker_id: str = DEFAULT_WORKER_ID,
         *,
         acceptance_time: datetime | None = None,
     ) -> str:
         """Answer a loop in progress as a reviewer would; returns the ``output.json`` S3 URI.
 
-        ``answers`` maps each item id (or its form field ``label-<id>``) to one of the loop's labels;
-        every item needs one. Raises ResourceNotFoundException (no such loop) or ValidationException
-        (loop not in progress, an item unanswered or unknown, a label not offered).
+        Classifier loops: ``answers`` maps each item id (or its form field ``label-<id>``) to one of the
+        loop's labels; every item needs one; the loop completes at once.
+        Entity and adjudication loops (``"kind"`` in the input): ``answers`` maps each item id to its spans
+        ``[{"BeginOffset", "EndOffset", "Type"}]`` (``[]``: no entities), checked against the text and the
+        loop's types. The loop completes when :meth:`workers_required` distinct workers have answered
+        (``""`` is returned until then); ``output.json`` then holds every worker's answer.
+        Raises ResourceNotFoundException (no such loop), ValidationException (a bad answer; a classifier
+        loop not in progress) or ConflictException (an annotation loop answered or ended meanwhile, or
+        this worker's second answer: the page the person worked on is stale).
         """
         with self.store.lock:
             loop = self._get(loop_name)
-            if loop.status != IN_PROGRESS:
-                raise ValidationException(f"Human loop {loop_name} is {loop.status}, not InProgress")
             document = loop.input_document()
-            answer_content = _answer_content(document, answers)
+            kind = annotation_kind(document)
+            if loop.status != IN_PROGRESS:
+                stale = ConflictException if kind else ValidationException
+                raise stale(f"Human loop {loop_name} is {loop.status}, not InProgress")
             submitted = utc_now()
             accepted = min(max(acceptance_time or submitted, loop.created), submitted)
-            output_uri = self._write_output(loop, document, answer_content, worker_id, accepted, submitted)
+            if kind is None:
+                given = [
+                    self._human_answer(_answer_content(document, answers), worker_id, accepted, submitted)
+                ]
+            else:
+                given = list(loop.extra.get("answers", []))
+                if any(answer["workerId"] == worker_id for answer in given):
+                    raise ConflictException(f"{worker_id} has already answered human loop {loop_name}")
+                content = {ENTITY_ANSWER_FIELD: _entity_answer(document, answers)}
+                given.append(self._human_answer(content, worker_id, accepted, submitted))
+                loop.extra = {**loop.extra, "answers": given}
+                if len(given) < self.workers_required(document):
+                    loop.updated_time = iso_ms(submitted)
+                    self.store.put(loop)
+                    LOG.info("human loop %s answered by %s (%d so far)", loop.name, worker_id, len(given))
+                    return ""
+            output_uri = self._write_output(loop, document, given)
             loop.status = COMPLETED
             loop.output_s3_uri = output_uri
             loop.updated_time = iso_ms(submitted)
@@ -192,6 +225,36 @@ class A2IService(LocalService):
         LOG.info("human loop %s completed by %s: %s", loop.name, worker_id, output_uri)
         self._emit(loop)
         return output_uri
+
+    def describe(self, name: str) -> HumanLoop:
+        """One loop as stored (ResourceNotFoundException when there is none)."""
+        return self._get(name)
+
+    def workers_required(self, document: Any) -> int:
+        """Distinct workers a loop needs (A2I's NumberOfHumanWorkersPerDataObject): by the input's kind."""
+        return max(1, self.workers_per_kind.get(annotation_kind(document) or "classifier", 1))
+
+    def answered_by(self, loop: HumanLoop) -> list[str]:
+        """The workers who answered a loop that still waits for others."""
+        return [str(answer["workerId"]) for answer in loop.extra.get("answers", [])]
+
+    def _human_answer(
+        self, content: dict[str, Any], worker_id: str, accepted: datetime, submitted: datetime
+    ) -> dict[str, Any]:
+        return {
+            "acceptanceTime": iso_ms(accepted),
+            "answerContent": content,
+            "submissionTime": iso_ms(submitted),
+            "timeSpentInSeconds": round((submitted - accepted) / timedelta(seconds=1), 3),
+            "workerId": worker_id,
+            "workerMetadata": {
+                "identityData": {
+                    "identityProviderType": "Local",
+                    "issuer": self.url or "local-a2i",
+                    "sub": worker_id,
+                }
+            },
+        }
 
     # --- operations ----------------------------------------------------------------------------------
     def start_human_loop(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -351,35 +414,12 @@ class A2IService(LocalService):
             raise must_exist(f"Flow definition {value} does not exist")
         return value
 
-    def _write_output(
-        self,
-        loop: HumanLoop,
-        document: Any,
-        answer_content: dict[str, str],
-        worker_id: str,
-        accepted: datetime,
-        submitted: datetime,
-    ) -> str:
+    def _write_output(self, loop: HumanLoop, document: Any, answers: list[dict[str, Any]]) -> str:
         created = loop.created
         key = f"{self.output_prefix}{loop.flow_name}/{created:%Y/%m/%d/%H/%M/%S}/{loop.name}/output.json"
         output = {
             "flowDefinitionArn": loop.flow_definition_arn,
-            "humanAnswers": [
-                {
-                    "acceptanceTime": iso_ms(accepted),
-                    "answerContent": answer_content,
-                    "submissionTime": iso_ms(submitted),
-                    "timeSpentInSeconds": round((submitted - accepted) / timedelta(seconds=1), 3),
-                    "workerId": worker_id,
-                    "workerMetadata": {
-                        "identityData": {
-                            "identityProviderType": "Local",
-                            "issuer": self.url or "local-a2i",
-                            "sub": worker_id,
-                        }
-                    },
-                }
-            ],
+            "humanAnswers": answers,
             "humanLoopName": loop.name,
             "inputContent": document,
         }
@@ -492,6 +532,20 @@ def _decode_token(token: str) -> tuple[str, str]:
         raise ValidationException("NextToken is not valid") from exc
 
 
+def annotation_kind(document: Any) -> str | None:
+    """``entities`` or ``adjudication`` for an annotation loop's input; None for a classifier loop."""
+    return loop_kind(document)
+
+
+def _entity_answer(document: Any, answers: Any) -> dict[str, list[dict[str, Any]]]:
+    """One worker's spans per item, checked server side (offsets inside the text, known types, no overlap)."""
+    try:
+        parsed = parse_answers(answers, document)
+    except InvalidRequest as err:
+        raise ValidationException(str(err)) from err
+    return {item_id: spans_json(spans) for item_id, spans in parsed.items()}
+
+
 def _answer_content(document: Any, answers: dict[str, str]) -> dict[str, str]:
     """``{"label-<id>": label}`` for every item of the loop, in input order, checked against its labels."""
     items = review.review_items(document)
@@ -567,6 +621,7 @@ def _api(service: A2IService, request: Request) -> Response:
 
 app: Resolver[A2IService] = Resolver(not_found=_api, not_found_methods=("GET", "POST", "DELETE"))
 app.include_router(review.router, prefix="/review")
+app.include_router(annotate.router, prefix="/annotate")
 
 
 @app.get("/")

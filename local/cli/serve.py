@@ -58,6 +58,7 @@ def serve(args: argparse.Namespace) -> int:
         api_url = api.start()
         say(f"Local Comprehend endpoint: {env.comprehend.url}")
         say(f"Human review page (local A2I runtime): {env.a2i.url}/review")
+        say(f"Annotation tool (entities, adjudication; docs/annotation.md): {env.a2i.url}/annotate")
         say(f"HTTP API (POST {', '.join(sorted(p.split()[1] for p in api.routes))}): {api_url}")
         say(f"Dashboard (the monitor runs on each load): {DashboardServer(env).start()}/dashboard/")
         control, control_address = start_control(env.stack)  # batches / readmit / drop / rollback

@@ -316,6 +316,47 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     at_rest, error = router.invoke("ReviewDocumentsFunction", event)
     assert error is None and at_rest["started"] >= 1 and at_rest["reasons"]["review_failed"] == 1, at_rest
 
+    # annotation (docs/annotation.md): two annotators agree on one document and disagree on another, a
+    # gold document scores them, the disputed one is adjudicated; both leave as one entity batch
+    _annotate(env, a2i, reviews)
+
+
+def _annotate(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | None]]) -> None:
+    stack = env.stack
+    ssm = boto3.client("ssm", region_name=REGION)
+    ssm.put_parameter(
+        Name=f"{stack.parameter_prefix}/annotation-batch-size", Value="2", Type="String", Overwrite=True
+    )
+    gold = {"id": "g-1", "text": "Maria lives in Oslo.", "entities": [], "answer": [_span(0, 5, "PERSON")]}
+    stack.put("annotation/gold/g-1.json", json.dumps(gold).encode())
+    items = [
+        {"id": "n-1", "text": "Jane Doe joined Acme.", "entities": [_span(0, 8, "PERSON")]},
+        {"id": "n-2", "text": "Oslo is cold.", "entities": []},
+        {"id": "g-1", "text": gold["text"], "entities": []},
+    ]
+    content = {"kind": "entities", "items": items, "types": ["PERSON", "ORGANIZATION", "LOCATION"]}
+    a2i.start_human_loop(
+        {
+            "HumanLoopName": "ent-1",
+            "FlowDefinitionArn": REVIEW_FLOW,
+            "HumanLoopInput": {"InputContent": json.dumps(content)},
+        }
+    )
+    oslo = [_span(0, 4, "LOCATION")]
+    a2i.complete(
+        "ent-1", {"n-1": [_span(0, 8, "PERSON")], "n-2": oslo, "g-1": gold["answer"]}, worker_id="ann"
+    )
+    a2i.complete("ent-1", {"n-1": [_span(16, 20, "ORGANIZATION")], "n-2": oslo, "g-1": []}, worker_id="bo")
+    annotated, error = reviews[-1]
+    assert error is None and annotated["adjudication_loop"] == "adj-ent-1", annotated
+    a2i.complete("adj-ent-1", {"n-1": [_span(0, 8, "PERSON"), _span(16, 20, "ORGANIZATION")]}, worker_id="jo")
+    adjudicated, error = reviews[-1]
+    assert error is None and adjudicated["batch"]["reason"] == "written", adjudicated
+
+
+def _span(begin: int, end: int, kind: str) -> dict[str, Any]:
+    return {"BeginOffset": begin, "EndOffset": end, "Type": kind}
+
 
 def _tickets(n: int, seed: int) -> bytes:
     return datagen.to_csv(datagen.generate(n, seed=seed))

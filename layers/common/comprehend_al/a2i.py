@@ -27,6 +27,8 @@ from typing import Any
 
 import boto3
 
+from comprehend_al.annotation.consolidate import loop_kind
+from comprehend_al.annotation.process import AnnotationDeps, AnnotationProcessed, process_annotation
 from comprehend_al.aws.errors import aws_call
 from comprehend_al.aws.s3 import split_uri
 from comprehend_al.datasets.classification import label_problems
@@ -229,13 +231,22 @@ def output_uri_of(event: dict[str, Any]) -> tuple[str, str]:
     return str(detail.get("humanLoopName", "")), str(uri)
 
 
-def process_review(event: dict[str, Any], deps: LabelDeps) -> ReviewProcessed:
-    """Read a completed loop's answers and buffer the reviewed rows (flushing at the batch size)."""
+def process_review(
+    event: dict[str, Any], deps: LabelDeps, review: HumanReview | None = None
+) -> ReviewProcessed | AnnotationProcessed:
+    """Read a completed loop's answers and buffer the reviewed rows (flushing at the batch size).
+
+    Entity and adjudication loops (``"kind"`` in their input) go to :mod:`comprehend_al.annotation`."""
     name, uri = output_uri_of(event)
     bucket, key = split_uri(uri)
     if bucket != deps.bucket.name:
         raise InvalidRequest(f"review output {uri} is not in the data bucket {deps.bucket.name}")
     output = json.loads(deps.bucket.get(key))
+    if loop_kind(output.get("inputContent")):
+        annotation = AnnotationDeps(
+            deps.bucket, deps.params, review or HumanReview(), deps.settings.upload_prefix
+        )
+        return process_annotation(name, output, annotation)
     parsed = parse_output(
         output, allow_new_labels=deps.loop.allow_new_labels, delimiter=deps.settings.label_delimiter
     )

@@ -35,6 +35,7 @@ _BY_CODE: dict[str, type[WorkflowError]] = {
     "404": ResourceNotFound,
     "ResourceInUseException": ResourceInUse,
     "ResourceUnavailableException": ResourceInUse,
+    "ConflictException": ResourceInUse,  # A2I: a human loop of that name exists already
     "ResourceLimitExceededException": ResourceLimitExceeded,
     "InternalServerException": ServiceUnavailable,
     "InternalServerError": ServiceUnavailable,
