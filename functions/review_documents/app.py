@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from comprehend_al.entity_loops import AtRestRequest, review_documents
+from comprehend_al.entity_at_rest import AtRestRequest, review_documents
 from comprehend_al.observability import logger, tracer
 from comprehend_al.wiring import at_rest_deps
 

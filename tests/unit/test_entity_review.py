@@ -14,18 +14,21 @@ from typing import Any
 import boto3
 import pytest
 from comprehend_al.aws.s3 import Bucket
+from comprehend_al.entity_at_rest import (
+    AtRestDeps,
+    AtRestRequest,
+    read_documents,
+    review_at_rest,
+    review_documents,
+)
 from comprehend_al.entity_loops import (
     BUDGET_SCOPE,
     REVIEW_BUDGET,
     REVIEW_FLOW,
+    REVIEW_GOLD_RATE,
     REVIEW_STRATEGY,
     REVIEW_THRESHOLD,
-    AtRestDeps,
-    AtRestRequest,
     EntityReviewer,
-    read_documents,
-    review_at_rest,
-    review_documents,
 )
 from comprehend_al.entity_review import (
     EntityItem,
@@ -320,3 +323,36 @@ def test_documents_at_rest_must_be_a_file_under_the_review_prefix_of_the_data_bu
 
     with pytest.raises(InvalidField, match="review/entities/"):
         review_documents(AtRestRequest(documents=uri), deps)
+
+
+def test_a_share_of_the_loops_carries_one_gold_document_among_the_items(gate: ReviewGate) -> None:
+    """Given a gold rate of 1 and a gold set, when an uncertain text is sent, then its loop holds the text
+    and one gold document (id, text and pre-filled spans only: the known answer stays on the server)."""
+    from comprehend_al.annotation.gold import GoldDocument
+    from comprehend_al.annotation.spans import Span as GoldSpan
+
+    gold = GoldDocument(
+        "g-1",
+        "Lars Brandt spoke.",
+        ({"BeginOffset": 0, "EndOffset": 4, "Type": "PERSON"},),
+        (GoldSpan(0, 11, "PERSON"),),
+    )
+    r = reviewer(gate, **{REVIEW_GOLD_RATE: "1"})
+    r.gold = lambda: [gold]
+
+    r.decide(TEXT, UNSURE, model_arn=MODEL, model_version="v1")
+
+    [content] = r.review.started.values()  # type: ignore[attr-defined]
+    assert sorted(i["id"] for i in content["items"]) == ["g-1", "id0"]
+    assert {"id": "g-1", "text": gold.text, "entities": list(gold.entities)} in content["items"]
+    assert all(set(i) == {"id", "text", "entities"} for i in content["items"])
+
+
+def test_no_gold_rate_means_no_gold_document(gate: ReviewGate) -> None:
+    r = reviewer(gate)
+    r.gold = lambda: pytest.fail("the gold set is read only when a loop is to carry one")  # type: ignore[assignment,return-value]
+
+    r.decide(TEXT, UNSURE, model_arn=MODEL, model_version="v1")
+
+    [content] = r.review.started.values()  # type: ignore[attr-defined]
+    assert [i["id"] for i in content["items"]] == ["id0"]

@@ -15,12 +15,14 @@ from typing import Any, TypeVar
 import boto3
 
 from comprehend_al.a2i import HumanReview
+from comprehend_al.annotation.gold import GoldDocument, GoldSet
 from comprehend_al.aws.comprehend import CLIENT_CONFIG, ComprehendClient
 from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.sns import Notifier
 from comprehend_al.aws.ssm import CachedParameters, ParameterStore
 from comprehend_al.aws.stepfunctions import Executions
-from comprehend_al.entity_loops import BUDGET_SCOPE, AtRestDeps, EntityReviewer
+from comprehend_al.entity_at_rest import AtRestDeps
+from comprehend_al.entity_loops import BUDGET_SCOPE, EntityReviewer
 from comprehend_al.inference import Analyzer, ResultRecorder
 from comprehend_al.labels import LabelDeps
 from comprehend_al.lifecycle.deps import Deps
@@ -149,6 +151,12 @@ def at_rest_deps() -> AtRestDeps:
     )
 
 
+@_once
+def gold_documents() -> list[GoldDocument]:
+    """The gold set (``annotation/gold/``), read once per process: only when a loop is to carry one."""
+    return GoldSet(Bucket(settings().data_bucket)).all()
+
+
 def entity_reviewer(comprehend: Any) -> EntityReviewer | None:
     """Entity review for a function that has the predictions table (the gate's home); None otherwise."""
     table_name = settings().loop.predictions_table
@@ -159,6 +167,7 @@ def entity_reviewer(comprehend: Any) -> EntityReviewer | None:
         gate=ReviewGate(table_name, budget_scope=BUDGET_SCOPE),
         review=human_review(),
         comprehend=comprehend,
+        gold=gold_documents,
     )
 
 
