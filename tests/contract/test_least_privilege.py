@@ -293,14 +293,23 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     assert error is None and monitored["drift"] and monitored["live_labels"] >= 1, monitored
 
     # /analyze: both active endpoints, the result stored (StoreAnalysisResults=true); every recognized text
-    # uncertain enough for entity review (threshold 1.0): one loop started, then one that A2I refuses
-    # (the text's claim and the budget unit given back)
+    # uncertain enough for entity review (threshold 1.0), each loop with a gold document (gold rate 1): one
+    # loop started, then one that A2I refuses (the text's claim and the budget unit given back)
     ssm = boto3.client("ssm", region_name=REGION)
-    threshold = f"{stack.parameter_prefix}/entity_recognizer/review-threshold"
-    ssm.put_parameter(Name=threshold, Value="1.0", Type="String", Overwrite=True)
+    for name, value in (("review-threshold", "1.0"), ("review-gold-rate", "1")):
+        ssm.put_parameter(
+            Name=f"{stack.parameter_prefix}/entity_recognizer/{name}",
+            Value=value,
+            Type="String",
+            Overwrite=True,
+        )
+    known = {"id": "g-0", "text": "Lars Brandt spoke.", "entities": [], "answer": [_span(0, 11, "PERSON")]}
+    stack.put("annotation/gold/g-0.json", json.dumps(known).encode())
     sentence = "Priya Tanaka, CFO of Harborview Energy Corp., spoke."
     analyzed = _api(env, "AnalyzeFunction", "analyze/analyze.json", {"text": sentence})
     assert analyzed.get("analysis_id") and analyzed["entity_review"]["selected"], analyzed
+    [loop] = [p for p in a2i.pending() if p["humanLoopName"] == analyzed["entity_review"]["human_loop_name"]]
+    assert "g-0" in {item["id"] for item in loop["inputContent"]["items"]}, loop
     a2i.faults.fail("StartHumanLoop", "ServiceQuotaExceededException")
     other = "Wei Lindqvist, CEO of Marlow Freight Inc. (NYSE: MFR), spoke."
     refused = _api(env, "AnalyzeFunction", "analyze/analyze.json", {"text": other})
