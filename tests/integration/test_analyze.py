@@ -346,7 +346,10 @@ def test_the_function_may_call_exactly_the_endpoints_the_workflow_creates() -> N
         "dynamodb:UpdateItem",  # entity review's gate: the day's budget
         "dynamodb:DeleteItem",  # ... a text's claim given back
         "sagemaker:StartHumanLoop",
+        "s3:ListBucket",  # ... the gold documents mixed into its loops
+        "s3:GetObject",
     }
+    assert grants["s3:GetObject"] == ["${DataBucket.Arn}/annotation/gold/*"]
     assert grants["dynamodb:PutItem"] == ["AnalysisResultsTable.Arn", "PredictionsTable.Arn"]
     assert grants["dynamodb:UpdateItem"] == grants["dynamodb:DeleteItem"] == ["PredictionsTable.Arn"]
     assert all("entity-recognizer/comprehend-al-" in r for r in grants["comprehend:DescribeEntityRecognizer"])
