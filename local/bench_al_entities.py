@@ -22,8 +22,9 @@ uncertain spans first). A labelled document is labelled whole (every span of it)
 Per strategy the report gives the mean curve ``[[documents, f1, spread], ...]`` (spread: the sample
 standard deviation over repeats), the annotated spans the labelled documents hold (a document chosen for
 its many uncertain spans costs an annotator more than a short one), the documents needed to reach the
-target (interpolated in log2(documents); null if never reached) and the area under the curve over
-log2(documents). Progress goes to stderr; the last line of stdout is one JSON object.
+target (interpolated in log2(documents); null if never reached) with the spans those documents hold
+(``spans_to_target``), and the area under the curve over log2(documents). Progress goes to stderr; the last
+line of stdout is one JSON object.
 """
 
 from __future__ import annotations
@@ -121,6 +122,18 @@ def documents_to_reach(curve: Sequence[tuple[int, float]], target: float) -> flo
     return float(curve[0][0]) if curve and curve[0][1] >= target else None
 
 
+def spans_at(documents: float | None, points: Sequence[tuple[int, float]]) -> float | None:
+    """The annotated spans at ``documents`` labelled documents (``points``: (documents, spans), linear in
+    log2(documents)): what reaching the target cost an annotator in spans rather than documents."""
+    if documents is None:
+        return None
+    for (n0, s0), (n1, s1) in itertools.pairwise(points):
+        if n0 <= documents <= n1:
+            x = (math.log2(documents) - math.log2(n0)) / (math.log2(n1) - math.log2(n0))
+            return round(s0 + x * (s1 - s0))
+    return float(points[0][1]) if points and documents <= points[0][0] else None
+
+
 def auc_log2(curve: Sequence[tuple[int, float]]) -> float:
     xs = [math.log2(n) for n, _ in curve]
     area = sum((xs[i + 1] - xs[i]) * (curve[i][1] + curve[i + 1][1]) / 2 for i in range(len(curve) - 1))
@@ -170,6 +183,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ],
             "spans": [round(statistics.fmean(r[j][2] for r in runs)) for j in range(len(runs[0]))],
             "documents_to_target": documents_to_reach(mean, target),
+            "spans_to_target": spans_at(
+                documents_to_reach(mean, target),
+                [(runs[0][j][0], statistics.fmean(r[j][2] for r in runs)) for j in range(len(runs[0]))],
+            ),
             "auc_log2": auc_log2(mean),
         }
     random_docs = report.get("random", {}).get("documents_to_target")
@@ -189,6 +206,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "best": best,
         "best_vs_random_documents": (
             round(best_docs / random_docs, 3) if best_docs and random_docs else None
+        ),
+        "best_vs_random_spans": (
+            round(report[best]["spans_to_target"] / report["random"]["spans_to_target"], 3)
+            if best
+            and report[best].get("spans_to_target")
+            and report.get("random", {}).get("spans_to_target")
+            else None
         ),
         "seconds": round(time.perf_counter() - started, 1),
         "cpu_seconds": round(time.process_time() - cpu_started, 1),
