@@ -19,11 +19,11 @@ export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 
 help:
 	@echo "make demo        run the model lifecycle end to end on the offline stack (no AWS account)"
-	@echo "make demo-loop   the active-learning loop: /classify, human review (A2I), retraining"
+	@echo "make demo-loop   the active-learning loop: /classify, human review (A2I), retraining [KIND=entities]"
 	@echo "make test        unit, integration and contract tests (offline)"
 	@echo "make test-slow   longer offline end-to-end suites"
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
-	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"]: uncertainty vs random sampling"
+	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"] [KIND=entities]: uncertainty vs random"
 	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint, checkov"
 	@echo "make annotation-template  rewrite the A2I worker template of the annotation tool from web/annotate/"
 	@echo "make build       sam build (needs python3.13 on PATH)"
@@ -78,7 +78,7 @@ demo: $(STAMP) $(ENCODERS_STAMP)
 
 # The active-learning loop: classify a stream, review the uncertain predictions, retrain on the labels.
 demo-loop: $(STAMP) $(ENCODERS_STAMP)
-	$(CLI) loop
+	$(CLI) loop $(if $(KIND),--kind $(KIND),)
 
 # The annotation tool as an A2I worker template (review/annotation-worker-template.liquid.html).
 annotation-template: $(STAMP)
@@ -174,8 +174,9 @@ invoke: $(STAMP)
 	fi
 
 # Active learning at equal label budgets: uncertainty sampling against random sampling on a real dataset.
+# KIND=entities: the recognizer's review selection against random (TRAIN/TEST: entity-list folders)
 bench-al: $(STAMP) $(ENCODERS_STAMP)
-	$(PY) -m local.bench_al --train $(TRAIN) --test $(TEST) $(ARGS)
+	$(PY) -m $(if $(filter entities,$(KIND)),local.bench_al_entities,local.bench_al) --train $(TRAIN) --test $(TEST) $(ARGS)
 
 clean:
 	-[ ! -x $(CLI) ] || $(CLI) clean

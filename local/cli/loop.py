@@ -46,7 +46,7 @@ def _f1(value: float | None) -> str:
 
 @command(
     "loop",
-    "active learning: classify a stream, review the uncertain predictions (A2I), retrain on the labels",
+    "active learning: classify (or, --kind entities, analyze) a stream, review the uncertain (A2I), retrain",
     Arg(
         "--rounds",
         type=int,
@@ -60,10 +60,41 @@ def _f1(value: float | None) -> str:
         help="unlabelled tickets classified per round (default: %(default)s)",
     ),
     Arg(
+        "--kind",
+        choices=("classifier", "entities"),
+        default="classifier",
+        help="which model's loop: the classifier (/classify) or the entity recognizer (/analyze)",
+    ),
+    Arg(
         "--threshold",
         type=float,
-        default=0.3,
-        help="review when top1 - top2 is below this (default: %(default)s)",
+        default=None,
+        help="classifier: review when top1 - top2 is below this (default: 0.3); entities: when the "
+        "document's confidence is below this (default: 0.95)",
+    ),
+    Arg(
+        "--strategy",
+        default="any_error",
+        help="entities: least_confidence | any_error (default: %(default)s)",
+    ),
+    Arg(
+        "--budget",
+        type=int,
+        default=10,
+        help="entities: review loops per day; a round is a day (default: %(default)s)",
+    ),
+    Arg("--gold", type=int, default=8, help="entities: gold documents per round (default: %(default)s)"),
+    Arg(
+        "--gold-threshold",
+        type=float,
+        default=0.85,
+        help="entities: span F1 on the gold documents below which work is held (default: %(default)s)",
+    ),
+    Arg(
+        "--seed-size",
+        type=int,
+        default=45,
+        help="entities: documents of the first batch (default: %(default)s)",
     ),
     Arg("--batch", type=int, default=20, help="reviewed labels per training upload (default: %(default)s)"),
     STATE_DIR,
@@ -82,6 +113,14 @@ def loop(args: argparse.Namespace) -> int:
     three rounds (or in fewer than --rounds, when that is smaller)."""
     from pathlib import Path
 
+    if args.kind == "entities":
+        from local.cli.loop_entities import entity_loop
+
+        if args.threshold is None:
+            args.threshold = 0.95
+        return entity_loop(args)
+    if args.threshold is None:
+        args.threshold = 0.3
     started = time.monotonic()
     blur = 0.6  # tickets that often mention a second topic: the seed model is unsure of many
     test = datagen.generate(300, seed=99, blur=blur)

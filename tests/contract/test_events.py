@@ -97,6 +97,28 @@ def handler_models(function_dir: str) -> dict[str, type[Any]]:
     return models
 
 
+def direct_models(function_dir: str) -> list[type[Any]]:
+    """The models of the handler's ``Model.model_validate(event)`` calls (a function invoked directly)."""
+    tree = ast.parse((FUNCTIONS / function_dir / "app.py").read_text())
+    imported = {
+        alias.asname or alias.name: getattr(importlib.import_module(node.module), alias.name)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("comprehend_al")
+        for alias in node.names
+    }
+    return [
+        imported[node.func.value.id]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "model_validate"
+        and isinstance(node.func.value, ast.Name)
+        and node.args
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == "event"
+    ]
+
+
 # --- coverage --------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("function_dir", function_dirs())
 def test_every_function_has_a_sample_event(function_dir: str) -> None:
@@ -185,7 +207,8 @@ def test_every_handler_but_prepare_parses_its_event_with_models() -> None:
 def test_api_sample_event_is_an_http_api_request_for_a_route_of_its_function(path: Path) -> None:
     """Given a sample event of a function the HTTP API (or an EventBridge rule) invokes
     When it is compared with the function's events in template.yaml
-    Then an HTTP API v2 request matches one of the function's routes; any other event names its source."""
+    Then an HTTP API v2 request matches one of the function's routes; any other event names its source (a
+    function with no event source is invoked directly: its event parses into the handler's request model)."""
     from local.stack import load_template
 
     resources = load_template()["Resources"]
@@ -196,7 +219,10 @@ def test_api_sample_event_is_an_http_api_request_for_a_route_of_its_function(pat
     ]
     events = function["Properties"].get("Events", {}).values()
     event = load(path)
-    if event.get("version") == "2.0":
+    if not events:  # invoked directly (aws lambda invoke): the event is the request its handler validates
+        [model] = direct_models(path.parent.name)
+        model.model_validate(event)
+    elif event.get("version") == "2.0":
         routes = {
             f"{e['Properties']['Method'].upper()} {e['Properties']['Path']}"
             for e in events

@@ -4,11 +4,11 @@ One recording (module fixture): the template deployed by the offline stack runs 
 the application's flows (both model kinds trained, deployed by creating a new endpoint and by updating
 one in place, replaced, a failed training stopped, a failed endpoint cleaned up, a quarantined upload;
 /classify with human review, /feedback, a completed review, the scheduled flush, the monitor, /analyze
-with stored results). Every boto3 call a handler makes is attributed to its function, the local
-Comprehend service's S3 calls to ``ComprehendDataAccessRole``, the local A2I runtime's to
-``ReviewFlowRole``, and the state machine's Lambda invokes to its role (:mod:`tests.contract.aws_calls`).
-The policies checked are the ones moto's CloudFormation created from the translated template (intrinsics
-resolved), checked against it.
+with stored results and entity review, documents at rest sent to entity review). Every boto3 call a
+handler makes is attributed to its function, the local Comprehend service's S3 calls to
+``ComprehendDataAccessRole``, the local A2I runtime's to ``ReviewFlowRole``, and the state machine's
+Lambda invokes to its role (:mod:`tests.contract.aws_calls`). The policies checked are the ones moto's
+CloudFormation created from the translated template (intrinsics resolved), checked against it.
 
 It fails on a call the policy does not allow; on an allowed action no recorded call used (unless
 :data:`EXEMPT` gives the reason the flows cannot reach it); on a granted resource no call touched; and on
@@ -292,9 +292,38 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     )
     assert error is None and monitored["drift"] and monitored["live_labels"] >= 1, monitored
 
-    # /analyze: both active endpoints, the result stored (StoreAnalysisResults=true)
+    # /analyze: both active endpoints, the result stored (StoreAnalysisResults=true); every recognized text
+    # uncertain enough for entity review (threshold 1.0), each loop with a gold document (gold rate 1): one
+    # loop started, then one that A2I refuses (the text's claim and the budget unit given back)
+    ssm = boto3.client("ssm", region_name=REGION)
+    for name, value in (("review-threshold", "1.0"), ("review-gold-rate", "1")):
+        ssm.put_parameter(
+            Name=f"{stack.parameter_prefix}/entity_recognizer/{name}",
+            Value=value,
+            Type="String",
+            Overwrite=True,
+        )
+    known = {"id": "g-0", "text": "Lars Brandt spoke.", "entities": [], "answer": [_span(0, 11, "PERSON")]}
+    stack.put("annotation/gold/g-0.json", json.dumps(known).encode())
     sentence = "Priya Tanaka, CFO of Harborview Energy Corp., spoke."
-    assert _api(env, "AnalyzeFunction", "analyze/analyze.json", {"text": sentence}).get("analysis_id")
+    analyzed = _api(env, "AnalyzeFunction", "analyze/analyze.json", {"text": sentence})
+    assert analyzed.get("analysis_id") and analyzed["entity_review"]["selected"], analyzed
+    [loop] = [p for p in a2i.pending() if p["humanLoopName"] == analyzed["entity_review"]["human_loop_name"]]
+    assert "g-0" in {item["id"] for item in loop["inputContent"]["items"]}, loop
+    a2i.faults.fail("StartHumanLoop", "ServiceQuotaExceededException")
+    other = "Wei Lindqvist, CEO of Marlow Freight Inc. (NYSE: MFR), spoke."
+    refused = _api(env, "AnalyzeFunction", "analyze/analyze.json", {"text": other})
+    assert refused["entity_review"]["reason"] == "review_failed", refused
+
+    # documents at rest: a file under review/entities/ → its most uncertain documents to entity review (the
+    # first loop refused by A2I: its text's claim and budget unit given back)
+    news = "".join(d.text + "\n" for d in entitygen.generate(4, seed=123)).encode()
+    stack.put("review/entities/news.txt", news)
+    event = json.loads((EVENTS / "review_documents" / "documents.json").read_text())
+    event["documents"] = f"s3://{stack.bucket}/review/entities/news.txt"
+    a2i.faults.fail("StartHumanLoop", "ServiceQuotaExceededException")
+    at_rest, error = router.invoke("ReviewDocumentsFunction", event)
+    assert error is None and at_rest["started"] >= 1 and at_rest["reasons"]["review_failed"] == 1, at_rest
 
     # annotation (docs/annotation.md): two annotators agree on one document and disagree on another, a
     # gold document scores them, the disputed one is adjudicated; both leave as one entity batch

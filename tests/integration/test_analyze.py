@@ -1,7 +1,8 @@
 """POST /analyze: the real handler, called with API Gateway HTTP API (v2) events inside the offline stack.
 
 The stack's template is deployed into moto; the local Comprehend service serves one entity-recognizer and
-one classifier endpoint, named the way the workflow names them; each test points SSM at what it needs.
+one classifier endpoint, named the way the workflow names them; each test points SSM at what it needs. The
+local A2I runtime takes the entity review loops.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def _train_and_serve(env: Offline) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Offline, dict[str, str]]]:
-    with running(tmp_path_factory.mktemp("analyze")) as offline:
+    with running(tmp_path_factory.mktemp("analyze"), review=True) as offline:
         offline.router.cold_start_hooks.append(wiring.reset)
         yield offline, _train_and_serve(offline)
 
@@ -220,7 +221,7 @@ def test_classes_and_entities_have_the_casing_of_classify(offline: Offline, arns
     assert {tuple(sorted(e)) for e in body["entities"]["entities"]} == {
         ("BeginOffset", "EndOffset", "Score", "Text", "Type")
     }
-    assert set(body) == {"analysis_id", "text_bytes", "entities", "classes", "skipped"}
+    assert set(body) == {"analysis_id", "text_bytes", "entities", "classes", "skipped", "entity_review"}
     assert set(body["classes"]) == {"model_version", "model_arn", "endpoint_arn", "multi_label", "classes"}
 
 
@@ -334,14 +335,24 @@ def test_the_function_may_call_exactly_the_endpoints_the_workflow_creates() -> N
     assert {a for a in grants if a.startswith("comprehend:")} == {
         "comprehend:DetectEntities",
         "comprehend:ClassifyDocument",
+        "comprehend:DescribeEntityRecognizer",  # entity review: the recognizer's types
     }
     assert set(grants) == {
         "ssm:GetParameter",
         "comprehend:DetectEntities",
         "comprehend:ClassifyDocument",
+        "comprehend:DescribeEntityRecognizer",
         "dynamodb:PutItem",
+        "dynamodb:UpdateItem",  # entity review's gate: the day's budget
+        "dynamodb:DeleteItem",  # ... a text's claim given back
+        "sagemaker:StartHumanLoop",
+        "s3:ListBucket",  # ... the gold documents mixed into its loops
+        "s3:GetObject",
     }
-    assert grants["dynamodb:PutItem"] == ["AnalysisResultsTable.Arn"]
+    assert grants["s3:GetObject"] == ["${DataBucket.Arn}/annotation/gold/*"]
+    assert grants["dynamodb:PutItem"] == ["AnalysisResultsTable.Arn", "PredictionsTable.Arn"]
+    assert grants["dynamodb:UpdateItem"] == grants["dynamodb:DeleteItem"] == ["PredictionsTable.Arn"]
+    assert all("entity-recognizer/comprehend-al-" in r for r in grants["comprehend:DescribeEntityRecognizer"])
     assert not any("*" in resources for resources in grants.values())
     settings = Settings.model_validate(
         {"DATA_BUCKET": "b", "REGISTRY_TABLE": "t", "PARAMETER_PREFIX": "/comprehend-al"}
@@ -470,6 +481,7 @@ def test_the_results_table_and_its_switches_are_wired_from_the_parameters() -> N
     assert parameters["AnalysisRetentionDays"]["Default"] == 30
     variables = resources["AnalyzeFunction"]["Properties"]["Environment"]["Variables"]
     assert variables == {
+        "PREDICTIONS_TABLE": {"Ref": "PredictionsTable"},  # entity review's gate
         "ANALYSIS_RESULTS_TABLE": {"Ref": "AnalysisResultsTable"},
         "STORE_ANALYSIS_RESULTS": {"Ref": "StoreAnalysisResults"},
         "STORE_ANALYSIS_TEXT": {"Ref": "StorePredictionText"},
@@ -479,3 +491,60 @@ def test_the_results_table_and_its_switches_are_wired_from_the_parameters() -> N
     assert table["KeySchema"] == [{"AttributeName": "analysis_id", "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["SSESpecification"]["SSEEnabled"] is True and table["BillingMode"] == "PAY_PER_REQUEST"
+
+
+# --- entity review ---------------------------------------------------------------------------------------
+@pytest.fixture
+def entity_review(offline: Offline) -> Iterator[Any]:
+    """Entity review settings in SSM (``set(threshold=..., budget=...)``), removed after the test."""
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    prefix = f"{offline.stack.parameter_prefix}/entity_recognizer"
+    names: list[str] = []
+
+    def put(**values: str) -> None:
+        for key, value in values.items():
+            name = f"{prefix}/review-{key.replace('_', '-')}"
+            ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+            names.append(name)
+
+    yield put
+    for name in names:
+        with contextlib.suppress(ssm.exceptions.ParameterNotFound):
+            ssm.delete_parameter(Name=name)
+
+
+def test_an_uncertain_text_goes_to_entity_review_prefilled_with_the_models_spans(
+    offline: Offline, arns: dict[str, str], entity_review: Any
+) -> None:
+    """Given a threshold every recognized text is under, when a text is analyzed, then one entity loop
+    holds it with the model's spans and every type of the recognizer; the same text later is not sent."""
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    entity_review(threshold="1.0", daily_budget="5")
+    text = "Shares of Quillon Mining Ltd. (NYSE: ZRKQ) fell after Ines Okafor, its CEO, spoke."
+
+    status, body = post(offline, {"text": text})
+    again = post(offline, {"text": text})[1]
+
+    assert status == 200 and body["entity_review"]["selected"], body
+    assert again["entity_review"]["reason"] == "duplicate"
+    [loop] = [
+        p for p in offline.a2i.pending() if p["humanLoopName"] == body["entity_review"]["human_loop_name"]
+    ]
+    content = loop["inputContent"]
+    assert content["kind"] == "entities" and content["types"] == sorted(entitygen.TYPES)
+    [item] = content["items"]
+    assert item["text"] == text
+    spans = {(e["BeginOffset"], e["EndOffset"], e["Type"]) for e in body["entities"]["entities"]}
+    assert {(e["BeginOffset"], e["EndOffset"], e["Type"]) for e in item["entities"]} == spans
+
+
+def test_entity_review_stops_at_the_daily_budget(
+    offline: Offline, arns: dict[str, str], entity_review: Any
+) -> None:
+    activate(offline, ModelKind.ENTITY_RECOGNIZER, arns["ner_model"], arns["ner_new"])
+    entity_review(threshold="1.0", daily_budget="0")
+
+    status, body = post(offline, {"text": "Lars Brandt joined Velmora Partners (NASDAQ: VLMP)."})
+
+    assert status == 200 and body["entities"]["entities"]
+    assert body["entity_review"]["reason"] == "budget_exhausted"

@@ -16,6 +16,12 @@ Requests and errors are the HTTP API's (:mod:`comprehend_al.api`): a text over e
 ``service_unavailable``. Classes and entities keep Comprehend's casing (``{Name, Score}``,
 ``{Text, Type, BeginOffset, EndOffset, Score}``), as ``/classify`` does.
 
+With entity review on (the function has a predictions table: ``PREDICTIONS_TABLE``), each recognized text
+is assessed (:mod:`comprehend_al.entity_review`) and an uncertain one sent to people as an entity human loop
+pre-filled with the model's spans, under the day's entity budget and at most once per text
+(:mod:`comprehend_al.entity_loops`); the decision comes back as ``entity_review``. Review is best effort:
+a failure to start a loop is reported in the decision, never instead of the answer.
+
 Results can be kept (``STORE_ANALYSIS_RESULTS=true``) in the analysis results table, one item per request
 keyed by ``analysis_id``, with a DynamoDB TTL of ``ANALYSIS_RETENTION_DAYS``: model versions, entity types,
 offsets and scores, classes. Document text (the request's, and each entity's span) is kept only when
@@ -35,6 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, Field, field_validator
 
 from comprehend_al.api import Request, check_text
+from comprehend_al.entity_loops import EntityReviewDecision, EntityReviewer
 from comprehend_al.errors import ComprehendThrottled, ServiceUnavailable, TextTooLarge, WorkflowError
 from comprehend_al.kinds import spec
 from comprehend_al.models import ModelKind
@@ -94,12 +101,14 @@ class AnalyzeResult(BaseModel):
     entities: EntitiesResult | None = None
     classes: ClassesResult | None = None
     skipped: dict[str, str] = Field(default_factory=dict)  # kind → why it is absent
+    entity_review: EntityReviewDecision | None = None  # set when entity review is on and entities came
 
 
 @dataclass
 class Analyzer:
     pointers: Pointers
     comprehend: Any
+    reviewer: EntityReviewer | None = None  # entity review (None: off)
 
     def _active(self, kind: ModelKind, fresh: bool) -> Active | None:
         active = self.pointers.read(kind, fresh=fresh)
@@ -114,6 +123,8 @@ class Analyzer:
         classes = self._call(ModelKind.CLASSIFIER, request.text, size, result)
         result.entities = entities if isinstance(entities, EntitiesResult) else None
         result.classes = classes if isinstance(classes, ClassesResult) else None
+        if result.entities is not None and self.reviewer is not None:
+            result.entity_review = self._review(request.text, result.entities)
         too_large = "limit" in result.skipped.get(ModelKind.ENTITY_RECOGNIZER.value, "")
         if result.entities is None and result.classes is None and too_large:
             raise TextTooLarge(
@@ -121,6 +132,17 @@ class Analyzer:
                 "and no classifier is active"
             )
         return result
+
+    def _review(self, text: str, found: EntitiesResult) -> EntityReviewDecision | None:
+        assert self.reviewer is not None
+        entities = [e.model_dump() for e in found.entities]
+        try:
+            return self.reviewer.decide(
+                text, entities, model_arn=found.model_arn, model_version=found.model_version
+            )
+        except WorkflowError as error:  # the gate's table or the model's description failed: no review
+            logger.error("entity review skipped", extra={"error": type(error).__name__})
+            return None
 
     def _call(
         self, kind: ModelKind, text: str, size: int, result: AnalyzeResult
@@ -218,6 +240,8 @@ class ResultRecorder:
             }
         if result.classes is not None:
             item["classes"] = result.classes.model_dump(mode="json")
+        if result.entity_review is not None:
+            item["entity_review"] = result.entity_review.model_dump(mode="json")
         if self.settings.store_text:
             item["text"] = request.text
         return item
@@ -249,6 +273,7 @@ def analyze_and_record(
             "text_bytes": result.text_bytes,
             "entities": len(result.entities.entities) if result.entities else None,
             "classes": len(result.classes.classes) if result.classes else None,
+            "entity_review": result.entity_review.reason if result.entity_review else None,
         },
     )
     return result

@@ -15,11 +15,14 @@ from typing import Any, TypeVar
 import boto3
 
 from comprehend_al.a2i import HumanReview
+from comprehend_al.annotation.gold import GoldDocument, GoldSet
 from comprehend_al.aws.comprehend import CLIENT_CONFIG, ComprehendClient
 from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.sns import Notifier
 from comprehend_al.aws.ssm import CachedParameters, ParameterStore
 from comprehend_al.aws.stepfunctions import Executions
+from comprehend_al.entity_at_rest import AtRestDeps
+from comprehend_al.entity_loops import BUDGET_SCOPE, EntityReviewer
 from comprehend_al.inference import Analyzer, ResultRecorder
 from comprehend_al.labels import LabelDeps
 from comprehend_al.lifecycle.deps import Deps
@@ -128,7 +131,44 @@ def predict_deps() -> PredictDeps:
 
 @_once
 def analyzer() -> Analyzer:
-    return Analyzer(pointers=Pointers(cached_parameters()), comprehend=boto3.client("comprehend"))
+    comprehend = boto3.client("comprehend")
+    return Analyzer(
+        pointers=Pointers(cached_parameters()), comprehend=comprehend, reviewer=entity_reviewer(comprehend)
+    )
+
+
+@_once
+def at_rest_deps() -> AtRestDeps:
+    comprehend = boto3.client("comprehend", config=CLIENT_CONFIG)
+    reviewer = entity_reviewer(comprehend)
+    if reviewer is None:
+        raise RuntimeError("PREDICTIONS_TABLE is not set: entity review needs its gate")
+    return AtRestDeps(
+        bucket=Bucket(settings().data_bucket),
+        pointers=Pointers(cached_parameters()),
+        comprehend=comprehend,
+        reviewer=reviewer,
+    )
+
+
+@_once
+def gold_documents() -> list[GoldDocument]:
+    """The gold set (``annotation/gold/``), read once per process: only when a loop is to carry one."""
+    return GoldSet(Bucket(settings().data_bucket)).all()
+
+
+def entity_reviewer(comprehend: Any) -> EntityReviewer | None:
+    """Entity review for a function that has the predictions table (the gate's home); None otherwise."""
+    table_name = settings().loop.predictions_table
+    if not table_name:
+        return None
+    return EntityReviewer(
+        params=cached_parameters(),
+        gate=ReviewGate(table_name, budget_scope=BUDGET_SCOPE),
+        review=human_review(),
+        comprehend=comprehend,
+        gold=gold_documents,
+    )
 
 
 @_once

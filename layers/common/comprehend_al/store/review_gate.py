@@ -3,6 +3,7 @@
 Keys in the predictions table:
 
 * ``REVIEW#BUDGET`` / ``<YYYY-MM-DD>``: ``started`` counter of the day (expires two days later);
+  a gate with a ``budget_scope`` counts in ``REVIEW#BUDGET#<scope>`` instead (entity review's own budget);
 * ``REVIEW#TEXT#<sha256>`` / ``SENT``: the text was sent to review (prediction id, when). No text is stored.
 """
 
@@ -34,9 +35,12 @@ class ReviewGate:
         table_name: str,
         resource: Any | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        budget_scope: str = "",
     ) -> None:
         self.table = table(table_name, resource)
         self.clock = clock
+        self.budget_pk = f"{BUDGET_PK}#{budget_scope}" if budget_scope else BUDGET_PK
 
     def claim_text(self, text_hash: str, prediction_id: str) -> bool:
         """Mark the text as sent to review; ``False`` when it already was (by anyone, ever)."""
@@ -75,7 +79,7 @@ class ReviewGate:
         expires = int((now + timedelta(days=2)).timestamp())
         try:
             self.table.update_item(
-                Key={"pk": BUDGET_PK, "sk": utc_day(now)},
+                Key={"pk": self.budget_pk, "sk": utc_day(now)},
                 UpdateExpression="ADD #started :one SET expires_at = :expires",
                 ConditionExpression="attribute_not_exists(#started) OR #started < :budget",
                 ExpressionAttributeNames={"#started": "started"},
@@ -91,7 +95,7 @@ class ReviewGate:
         """Give back one unit of today's budget (the loop was not started after all)."""
         try:
             self.table.update_item(
-                Key={"pk": BUDGET_PK, "sk": utc_day(self.clock())},
+                Key={"pk": self.budget_pk, "sk": utc_day(self.clock())},
                 UpdateExpression="ADD #started :minus",
                 ConditionExpression="#started > :zero",
                 ExpressionAttributeNames={"#started": "started"},
@@ -104,6 +108,6 @@ class ReviewGate:
     def used_today(self) -> int:
         with aws_call("GetItem review budget"):
             item = self.table.get_item(
-                Key={"pk": BUDGET_PK, "sk": utc_day(self.clock())}, ConsistentRead=True
+                Key={"pk": self.budget_pk, "sk": utc_day(self.clock())}, ConsistentRead=True
             ).get("Item")
         return int(str(item["started"])) if item else 0
