@@ -57,6 +57,7 @@ import logging
 import math
 import pickle
 import random
+import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -90,7 +91,7 @@ UNBALANCED_RATIO = 1.5  # uncalibrated multi-class data whose largest label has 
 # costs ~4x USE per document and grows with length: it is used on large sets of short documents only
 # (intents: BANKING77 + USE 0.913 → + USE + MiniLM 0.930), where it pays off; below that it adds ≤ 1.5 points
 # for most of the encoding time.
-ENCODERS = ("use", "minilm-l6")
+ENCODERS = ("use", "static-l6", "minilm-l6")
 SHORT_ENCODERS = frozenset({"minilm-l6"})
 SHORT_DOCUMENT_CHARS = 160  # median length up to which SHORT_ENCODERS are used...
 SHORT_ENCODER_MIN_DOCS = 2000  # ... on at least this many training documents
@@ -100,6 +101,18 @@ DENSE_REFIT_ITER = 40
 DENSE_WEIGHT_STEP = 0.1
 NOVELTY_QUANTILE = 0.02  # in-domain documents less similar than this share of held-out ones start to fade
 NOVELTY_POWER = 2.0
+
+
+_SIDE_POOL: list[ThreadPoolExecutor] = []
+_SIDE_LOCK = threading.Lock()
+
+
+def _side_pool() -> ThreadPoolExecutor:
+    """Threads that encode one document with a second encoder while the caller runs the first."""
+    with _SIDE_LOCK:
+        if not _SIDE_POOL:
+            _SIDE_POOL.append(ThreadPoolExecutor(2, thread_name_prefix="classify-encode"))
+        return _SIDE_POOL[0]
 
 
 class Featurizer:
@@ -283,15 +296,20 @@ class ClassifierModel:
         return np.asarray(x @ self.coef.T) + self.intercept
 
     def _vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """Embeddings of ``texts`` for every encoder the model uses and this process can load."""
+        """Embeddings of ``texts`` for every encoder the model uses and this process can load. For one
+        document the ONNX encoders run side by side (onnxruntime releases the GIL): a request waits for the
+        slowest encoder, not for their sum."""
         names = {h.encoder for h in self.dense}
         if self.novelty is not None and self.novelty.encoder:
             names.add(self.novelty.encoder)
-        out: dict[str, np.ndarray] = {}
-        for name in sorted(names):
-            encoder = encoding.get_encoder(name)
-            if encoder is not None:
-                out[name] = encoder.encode(texts)
+        found = [(name, encoding.get_encoder(name)) for name in sorted(names)]
+        loaded = [(name, e) for name, e in found if e is not None]
+        sessions = [(name, e) for name, e in loaded if not e.is_static and not e.cached(texts)]
+        if len(texts) != 1 or len(sessions) < 2:
+            return {name: e.encode(texts) for name, e in loaded}
+        pending = {name: _side_pool().submit(e.encode, texts) for name, e in sessions[1:]}
+        out = {name: e.encode(texts) for name, e in loaded if name not in pending}
+        out.update((name, future.result()) for name, future in pending.items())
         return out
 
     def _finish(self, p_sparse: np.ndarray, vectors: dict[str, np.ndarray], words: Any) -> np.ndarray:
