@@ -64,8 +64,9 @@ class WheelFile:
 @dataclass(frozen=True)
 class EncoderSpec:
     name: str
-    kind: str  # "bert": WordPiece ids in, token states out (mean-pooled here); "use": strings in, vectors out;
+    # "bert": WordPiece ids in, token states out (mean-pooled here); "use": strings in, vectors out;
     # "static": a table of one vector per WordPiece token, distilled from a "bert" model (``distilled_from``)
+    kind: str
     dim: int
     model_file: str
     source: WheelFile
