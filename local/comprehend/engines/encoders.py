@@ -481,6 +481,8 @@ def _distill_static(bert: Path, dim: int, tokenizer: Path, target: Path) -> None
     size = vocab.get_vocab_size()
     cls_id, sep_id = vocab.token_to_id("[CLS]"), vocab.token_to_id("[SEP]")
     first = vocab.token_to_id("!")  # ids below are padding, special and unused tokens
+    if cls_id is None or sep_id is None or first is None:
+        raise SystemExit(f"{tokenizer}: not a BERT WordPiece vocabulary (no [CLS], [SEP] or '!')")
     options = ort.SessionOptions()
     options.intra_op_num_threads = BATCH_THREADS
     session = ort.InferenceSession(str(bert), options, providers=["CPUExecutionProvider"])
