@@ -227,3 +227,17 @@ def test_encoders_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(encoding.ENV_SELECT, "none")
     texts, labels = _tickets(100, seed=8)
     assert train(texts, labels, multi_label=False).dense == []
+
+
+@needs_encoder
+def test_a_document_embeds_the_same_alone_and_among_others() -> None:
+    # The quantized MiniLM scales its activations per input: the engine runs one document at a time, so
+    # what training saw for a text is what a request for that text gets
+    minilm = encoding.get_encoder("minilm-l6")
+    assert minilm is not None
+    sample = ("where is my new card", "I was charged twice for one coffee", "hi")
+    texts = [f"{t} (alone test)" for t in sample]
+    together = minilm.encode(texts)
+    minilm.clear_cache()
+    alone = np.vstack([minilm.encode([t]) for t in texts])
+    assert alone == pytest.approx(together, abs=1e-5)
