@@ -14,6 +14,13 @@ logistic regression baseline is trained on the same data in the same process for
 only), ``mean_top_score`` its mean; ``off_topic.mean_top_score`` is the mean top score of the fixed
 :data:`OFF_TOPIC` texts (greetings, unrelated questions, gibberish), which should sit well below it, and
 ``off_topic.below_0_5`` the share of them scored under 0.5 (they would reach human review).
+Cost: ``train_seconds`` (the service's training, nothing cached: the first training in this process) and
+``retrain_seconds`` (the same data again: every embedding cached, so the fit alone), each with its CPU
+seconds (``train_cpu_seconds``, ``retrain_cpu_seconds``: this process, every thread; the service trains
+in it). The encoders' caches are emptied before the requests, so each pays its own encoding as new text
+does; ``classify_cpu_ms`` is the CPU per request (boto3 client and service together). ``load`` gives the
+machine's cores and its 1-minute load average when training and when classifying: on a busy machine the
+wall times (``p99_ms`` among them) grow with it, the CPU figures much less.
 
 Entity recognizers (``--kind entities``, folders holding ``documents.txt`` + ``annotations.csv``):
 ``EntityTypes`` = every type in the training annotations. The recognizer trains on all of the training
