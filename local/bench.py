@@ -409,7 +409,7 @@ def run_entities(train_dir: Path, test_dir: Path, max_docs: int | None) -> dict[
         with ComprehendService(Path(state), region=REGION) as service:
             comprehend: Any = boto3.client("comprehend", region_name=REGION, endpoint_url=service.url)
             log(f"service at {service.url}; training")
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             arn = comprehend.create_entity_recognizer(
                 RecognizerName="bench",
                 VersionName="v1",
@@ -435,12 +435,15 @@ def run_entities(train_dir: Path, test_dir: Path, max_docs: int | None) -> dict[
                 ],
                 ("SUBMITTED", "TRAINING"),
             )
-            train_seconds = time.perf_counter() - started
+            train_seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             if props["Status"] not in ("TRAINED", "TRAINED_WITH_WARNING"):
                 raise SystemExit(f"training ended {props['Status']}: {props.get('Message')}")
             service_seconds = (props["TrainingEndTime"] - props["TrainingStartTime"]).total_seconds()
             service_metrics = props["RecognizerMetadata"]["EvaluationMetrics"]
-            log(f"trained: create → TRAINED {train_seconds:.1f} s (service {service_seconds:.1f} s)")
+            log(
+                f"trained: create → TRAINED {train_seconds:.1f} s, {cpu:.1f} s CPU "
+                f"(service {service_seconds:.1f} s)"
+            )
             log(f"service metrics: {service_metrics}")
 
             endpoint_arn = comprehend.create_endpoint(
@@ -493,6 +496,8 @@ def run_entities(train_dir: Path, test_dir: Path, max_docs: int | None) -> dict[
         },
         "train_seconds": round(train_seconds, 2),
         "service_train_seconds": round(service_seconds, 2),
+        "train_cpu_seconds": round(cpu, 2),
+        "load": {"cpus": os.cpu_count(), "after_training": _load()},
         "word_clusters": word_clusters_in_use(),
         "p50_ms": percentile(latencies, 50),
         "p99_ms": percentile(latencies, 99),
