@@ -29,6 +29,11 @@ def test_classifier_bench_reports_calibration_and_off_topic_scores(
     # texts about nothing the model knows score well below the test tickets
     assert result["off_topic"]["mean_top_score"] < result["mean_top_score"] - 0.2
     assert 0 < result["p50_ms"] <= result["p99_ms"]
+    # training cold (nothing cached) and again on the same data (embeddings cached), CPU beside wall time,
+    # and the machine's load, so that a busy machine does not hide the engine's own cost
+    assert result["train_cpu_seconds"] > 0 and result["retrain_cpu_seconds"] > 0
+    assert result["retrain_seconds"] > 0 and result["classify_cpu_ms"] > 0
+    assert result["load"]["cpus"] >= 1
     assert isinstance(result["encoders"], list)
 
 

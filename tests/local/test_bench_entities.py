@@ -44,6 +44,7 @@ def test_entities_bench_prints_its_json_contract_last(
     p, r = result["precision"], result["recall"]
     assert result["f1"] == pytest.approx(2 * p * r / (p + r), abs=1e-3)
     assert 0 < result["train_seconds"] < 60 and result["service_train_seconds"] <= result["train_seconds"]
+    assert result["train_cpu_seconds"] > 0 and result["load"]["cpus"] >= 1
     assert 0 < result["p50_ms"] <= result["p99_ms"]
     # the service scored the same model on the same test set (0-100 scale): the figures must agree
     assert result["service_metrics"]["F1Score"] == pytest.approx(100 * result["f1"], abs=0.1)

@@ -146,12 +146,36 @@ def test_novelty_keeps_the_ranking_and_lowers_only_the_confidence() -> None:
 
 
 @needs_encoder
-def test_minilm_joins_use_on_large_sets_of_short_documents_only() -> None:
+def test_minilm_joins_use_and_the_static_table_on_large_sets_of_short_documents_only() -> None:
     short, long = "where is my card?", "a news item of some length, " * 8
-    assert [e.name for e in _encoders_for([short] * 300, None)] == ["use"]
-    assert [e.name for e in _encoders_for([short] * 2000, None)] == ["use", "minilm-l6"]
-    assert [e.name for e in _encoders_for([long] * 2000, None)] == ["use"]
+    assert [e.name for e in _encoders_for([short] * 300, None)] == ["use", "static-l6"]
+    assert [e.name for e in _encoders_for([short] * 2000, None)] == ["use", "static-l6", "minilm-l6"]
+    assert [e.name for e in _encoders_for([long] * 2000, None)] == ["use", "static-l6"]
     assert _encoders_for([short] * 2000, ()) == []
+
+
+@needs_encoder
+def test_the_static_table_embeds_like_a_sentence_encoder() -> None:
+    # The table distilled from MiniLM at install time: a sentence is the mean of its tokens' vectors
+    static = encoding.get_encoder("static-l6")
+    assert static is not None and static.is_static
+    card, card2, weather = static.encode(
+        ["my card was declined at the shop", "the shop refused my card payment", "it will rain in Paris"]
+    )
+    assert float(card @ card2) > float(card @ weather) + 0.1
+    assert float(np.linalg.norm(card)) == pytest.approx(1.0, abs=1e-5)
+
+
+@needs_encoder
+def test_one_document_scores_as_it_does_in_a_batch() -> None:
+    # A single request runs its encoders side by side; the scores are those of the batch path
+    texts, labels = _tickets(250, seed=8)
+    model = train(texts, labels, multi_label=False, encoders=("use", "static-l6", "minilm-l6"))
+    assert [h.encoder for h in model.dense] == ["use", "static-l6", "minilm-l6"]
+    sample = ["my invoice shows a charge I do not recognise (single)", "the app crashes on login (single)"]
+    encoding.clear_caches()
+    one = np.vstack([model.scores([text]) for text in sample])
+    assert one == pytest.approx(model.scores(sample), abs=1e-5)
 
 
 @needs_encoder
@@ -203,3 +227,17 @@ def test_encoders_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(encoding.ENV_SELECT, "none")
     texts, labels = _tickets(100, seed=8)
     assert train(texts, labels, multi_label=False).dense == []
+
+
+@needs_encoder
+def test_a_document_embeds_the_same_alone_and_among_others() -> None:
+    # The quantized MiniLM scales its activations per input: the engine runs one document at a time, so
+    # what training saw for a text is what a request for that text gets
+    minilm = encoding.get_encoder("minilm-l6")
+    assert minilm is not None
+    sample = ("where is my new card", "I was charged twice for one coffee", "hi")
+    texts = [f"{t} (alone test)" for t in sample]
+    together = minilm.encode(texts)
+    minilm.clear_cache()
+    alone = np.vstack([minilm.encode([t]) for t in texts])
+    assert alone == pytest.approx(together, abs=1e-5)
