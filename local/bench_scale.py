@@ -132,7 +132,10 @@ def run_case(size: int, upload: int, batch_rows: int, trace: bool) -> dict[str, 
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
             ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
         boto3.client("sns", region_name="us-east-1").create_topic(Name="bench-scale")
@@ -229,7 +232,9 @@ def _subprocess(size: int, upload: int, batch_rows: int, trace: bool) -> dict[st
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local.bench_scale", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100000,1000000", help="current dataset sizes (rows), comma-separated")
+    parser.add_argument(
+        "--sizes", default="100000,1000000", help="current dataset sizes (rows), comma-separated"
+    )
     parser.add_argument("--upload", type=int, default=10_000, help="rows of the upload merged")
     parser.add_argument("--batch-rows", type=int, default=10_000, help="rows per batch of the setup")
     parser.add_argument("--case", type=int, help=argparse.SUPPRESS)

@@ -1,4 +1,12 @@
-"""The document classifier: ``LABEL,text`` CSV uploads, a fixed test CSV, ``predictions.jsonl`` output."""
+"""The document classifier: ``LABEL,text`` CSV uploads, a fixed test CSV, ``predictions.jsonl`` output.
+
+Dataset versions are stored as parts (:mod:`comprehend_al.lifecycle.parts`): the training files of a version
+lie under ``datasets/classifier/<version>/train/``, the prefix training is given.
+
+Why this module is long: it is the classifier's whole :class:`DataKind` (claiming uploads, batches, the fixed
+test set, waiting labels, the training files of parts, evaluation, the guard's scoring), so every rule about
+where its files live in S3 and how they are read back is in one place.
+"""
 
 from __future__ import annotations
 
@@ -212,7 +220,12 @@ class ClassifierData:
         return self.dataset_ref(merged, version, test, self.bucket.uri(folder + "train.csv"), waiting)
 
     def dataset_ref(
-        self, merged: Merged, version: str, test: TestSet | None, train_uri: str, waiting: dict[str, int] | None
+        self,
+        merged: Merged,
+        version: str,
+        test: TestSet | None,
+        train_uri: str,
+        waiting: dict[str, int] | None,
     ) -> DatasetRef:
         """The version's record of its files; writes the test file training gets if it must differ."""
         folder = f"{self.settings.datasets_prefix}classifier/{version}/"

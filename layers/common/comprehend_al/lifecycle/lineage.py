@@ -192,7 +192,9 @@ def _compose_parts(
 
 def _without(every: list[BatchRecord], exclude: Collection[str]) -> list[str]:
     return sorted(
-        b.batch_id for b in every if b.batch_id in exclude or b.status in (BatchStatus.HELD, BatchStatus.DROPPED)
+        b.batch_id
+        for b in every
+        if b.batch_id in exclude or b.status in (BatchStatus.HELD, BatchStatus.DROPPED)
     )
 
 

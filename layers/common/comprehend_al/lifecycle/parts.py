@@ -121,7 +121,9 @@ def fold(data: DataKind, state: State, owner: str, uri: str, *, counted: bool) -
             removed.add(at)
             state.dirty.add(int(state.index["part"][at]))
         kept[value] = (row, labelset)
-        conflicts.append(_conflict(digest, state.labelsets[old], signature, getattr(rows[row], "line", 0), data))
+        conflicts.append(
+            _conflict(digest, state.labelsets[old], signature, getattr(rows[row], "line", 0), data)
+        )
     new = hindex.entries(kept, part, (r for r, _ in kept.values()), (s for _, s in kept.values()))
     state.index = hindex.update(state.index, removed, new)
     state.parts.append({"id": part, "batch": owner, "uri": uri, "rows": len(rows)})
