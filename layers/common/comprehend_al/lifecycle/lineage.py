@@ -150,7 +150,10 @@ def _compose_parts(
     included = eligible(every, exclude)
     current = registry.current_record(kind)
     base = base_version(current)
+    # onto the current version; else onto its parent (the guard held what the current one added)
     resumed = parts.start(kind, deps, current, base, included)
+    if resumed is None and current is not None and current.parent:
+        resumed = parts.start(kind, deps, registry.dataset(kind, current.parent), base, included)
     if resumed is None:
         state, todo = parts.State(), included
         base_record = registry.dataset(kind, base) if base else None

@@ -15,9 +15,11 @@ Layout of version ``V`` of a kind (under ``datasets/<kind>/V/``):
 Merging new batches onto the current version (the usual case: uploads arrive after everything it holds)
 reads the manifest, the index and the new batches' files; a part whose training file is unchanged is
 copied inside S3 from the previous version (nothing passes through the function), only the parts that
-lost rows to a newer label, or whose waiting labels changed, are read and rewritten. Any other change of
-the batch list (a batch held, dropped or readmitted, a version written before this layout) composes the
-version anew from the batches, one at a time: memory still holds one part and the index, never the data.
+lost rows to a newer label, or whose waiting labels changed, are read and rewritten. A version without the
+batches the current one added (the guard held them) starts from the current version's parent the same way.
+Any other change of the batch list (a batch dropped or readmitted, a version written before this layout)
+composes the version anew from the batches, one at a time: memory holds one part and the index, never
+the whole data.
 """
 
 from __future__ import annotations
