@@ -61,21 +61,25 @@ def log(message: str) -> None:
 
 
 # --- generated news-length text ------------------------------------------------------------------------
-_WORDS = {
-    "WORLD": "minister election talks border treaty capital protest summit envoy parliament ceasefire".split(),
-    "SPORTS": "match season coach striker league final tournament injury goal champion referee".split(),
-    "BUSINESS": "shares profit quarter merger investors market earnings bank prices deal revenue".split(),
-    "SCITECH": "software chip researchers launch network data space device study satellite update".split(),
+_TOPICS = {
+    "WORLD": "minister election talks border treaty capital protest summit envoy parliament ceasefire",
+    "SPORTS": "match season coach striker league final tournament injury goal champion referee",
+    "BUSINESS": "shares profit quarter merger investors market earnings bank prices deal revenue",
+    "SCITECH": "software chip researchers launch network data space device study satellite update",
 }
-_COMMON = "the a of in on after before said new first week over amid as officials report with".split()
+_GLUE = "the a of in on after before said new first week over amid as officials report with"
+
+
+def _words(line: str) -> list[str]:
+    return line.split()
 
 
 def _sentences(label: str, count: int, seed: int) -> list[str]:
     import random
 
-    rng, words = random.Random(f"{label}-{seed}"), _WORDS[label]
+    rng, words, glue = random.Random(f"{label}-{seed}"), _words(_TOPICS[label]), _words(_GLUE)
     return [
-        " ".join(rng.choice(words if rng.random() < 0.45 else _COMMON) for _ in range(rng.randint(9, 13)))
+        " ".join(rng.choice(words if rng.random() < 0.45 else glue) for _ in range(rng.randint(9, 13)))
         for _ in range(count)
     ]
 

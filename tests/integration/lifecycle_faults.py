@@ -323,7 +323,11 @@ def read_training(uri: str) -> bytes:
     bucket, key = uri.removeprefix("s3://").split("/", 1)
     if not key.endswith("/"):
         return read_uri(uri)
-    pages = boto3.client("s3", region_name=REGION).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key)
+    pages = (
+        boto3.client("s3", region_name=REGION)
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=bucket, Prefix=key)
+    )
     keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []))
     return b"".join(read_uri(f"s3://{bucket}/{k}") for k in keys)
 

@@ -101,7 +101,7 @@ def test_a_newer_label_replaces_the_row_of_an_earlier_part(ready: Stack) -> None
 def test_a_waiting_label_joins_training_once_it_has_enough_documents(ready: Stack) -> None:
     """Given a label with fewer documents than the minimum (it waits), when a later upload brings it over
     the minimum, then its earlier documents train too."""
-    ready.put_test_set(datagen.generate(20, seed=99) + [datagen.Ticket("Refunds", "refund test document")])
+    ready.put_test_set([*datagen.generate(20, seed=99), datagen.Ticket("Refunds", "refund test document")])
     early = [("Refunds", f"please refund order {i}") for i in range(4)]
     outcome = merge(ready, "first.csv", rows(60, seed=1) + early)
     assert "Refunds" not in trained(ready).values() and any("Refunds" in n for n in outcome["waiting"])

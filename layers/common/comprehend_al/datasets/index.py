@@ -73,4 +73,4 @@ def load(raw: bytes) -> Index:
     index = np.load(io.BytesIO(raw), allow_pickle=False)
     if index.dtype != DTYPE:
         raise ValueError(f"not a dataset index: dtype {index.dtype}")
-    return index  # type: ignore[no-any-return]
+    return index

@@ -16,9 +16,9 @@ import json
 import posixpath
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from comprehend_al.kinds import Merged, Waiting
+from comprehend_al.kinds import Merged, PartitionedKind, Waiting
 from comprehend_al.lifecycle import parts
 from comprehend_al.lifecycle.deps import Deps
 from comprehend_al.models import BatchOrigin, BatchStatus, DatasetRef, ModelKind
@@ -145,7 +145,7 @@ def _compose_parts(
 ) -> Composition:
     """:func:`compose` for a kind stored as parts (:mod:`comprehend_al.lifecycle.parts`): new batches are
     folded onto the current version when it holds every other batch, else the version is composed anew."""
-    data, registry = deps.data(kind), deps.registry
+    data, registry = cast(PartitionedKind, deps.data(kind)), deps.registry
     every = registry.batches(kind)
     included = eligible(every, exclude)
     current = registry.current_record(kind)
@@ -165,10 +165,10 @@ def _compose_parts(
         parts.fold(data, state, batch.batch_id, str(batch.data_uri), counted=parts.counted(batch))
     test = data.test_set()
     every_counts, _ = parts.counts(data, state, set())
-    waiting, notes, test_labels = data.waiting_labels(every_counts, test)  # type: ignore[attr-defined]
+    waiting, notes, test_labels = data.waiting_labels(every_counts, test)
     merged, split = parts.split(data, state, waiting, notes, test_labels)
     train_uri, manifest_uri, index_uri = parts.write(data, deps, kind, version, state, waiting)
-    dataset = data.dataset_ref(split.trainable, version, test, train_uri, waiting)  # type: ignore[attr-defined]
+    dataset = data.dataset_ref(split.trainable, version, test, train_uri, waiting)
     values = {
         "batches": [b.batch_id for b in included],
         "base": base,

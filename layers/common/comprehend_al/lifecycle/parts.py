@@ -32,7 +32,7 @@ import numpy as np
 
 from comprehend_al.datasets import index as hindex
 from comprehend_al.datasets.classification import Conflict
-from comprehend_al.kinds import DataKind, Merged, Waiting
+from comprehend_al.kinds import Merged, PartitionedKind, Waiting
 from comprehend_al.lifecycle.deps import Deps
 from comprehend_al.models import BatchStatus, ModelKind
 from comprehend_al.store.records import BatchRecord, DatasetRecord
@@ -91,7 +91,7 @@ def start(
     return state, included[len(held) :]
 
 
-def fold(data: DataKind, state: State, owner: str, uri: str, *, counted: bool) -> None:
+def fold(data: PartitionedKind, state: State, owner: str, uri: str, *, counted: bool) -> None:
     """Add the rows of the part ``uri`` (a batch's file) to ``state``: a row whose text the dataset holds
     with the same labels is dropped, with other labels it replaces that row (the newer label wins)."""
     rows = data.load_batch(uri)
@@ -138,19 +138,20 @@ def fold(data: DataKind, state: State, owner: str, uri: str, *, counted: bool) -
         state.conflicts.extend(conflicts)
 
 
-def _conflict(digest: str, old: str, new: str, line: int, data: DataKind) -> dict[str, Any]:
-    labels_of = data.labels_of  # type: ignore[attr-defined]
-    conflict = Conflict(text_hash=digest, old_labels=labels_of(old), new_labels=labels_of(new), line=line)
+def _conflict(digest: str, old: str, new: str, line: int, data: PartitionedKind) -> dict[str, Any]:
+    conflict = Conflict(
+        text_hash=digest, old_labels=data.labels_of(old), new_labels=data.labels_of(new), line=line
+    )
     return conflict.model_dump(mode="json")
 
 
-def counts(data: DataKind, state: State, waiting: set[str]) -> tuple[dict[str, int], int]:
+def counts(data: PartitionedKind, state: State, waiting: set[str]) -> tuple[dict[str, int], int]:
     """Documents per label of the rows that train while ``waiting`` wait, and how many documents train."""
     per_set = np.bincount(state.index["labels"], minlength=len(state.labelsets))
     label_counts: dict[str, int] = {}
     documents = 0
     for labelset, number in enumerate(per_set.tolist()):
-        labels = data.trains_as(data.labels_of(state.labelsets[labelset]), waiting)  # type: ignore[attr-defined]
+        labels = data.trains_as(data.labels_of(state.labelsets[labelset]), waiting)
         if number and labels:
             documents += number
             for label in dict.fromkeys(labels):
@@ -159,18 +160,18 @@ def counts(data: DataKind, state: State, waiting: set[str]) -> tuple[dict[str, i
 
 
 def write(
-    data: DataKind, deps: Deps, kind: ModelKind, version: str, state: State, waiting: dict[str, int]
+    data: PartitionedKind, deps: Deps, kind: ModelKind, version: str, state: State, waiting: dict[str, int]
 ) -> tuple[str, str, str]:
     """Write the version's training files, manifest and index; ``(train prefix URI, manifest, index)``."""
     root = folder(deps, kind, version)
     order = np.argsort(state.index["part"], kind="stable")
     by_part = state.index[order]
     ids = [int(p["id"]) for p in state.parts]
-    bounds = np.searchsorted(by_part["part"], np.array(ids + [max(ids, default=0) + 1], dtype=np.uint32))
+    bounds = np.searchsorted(by_part["part"], np.array([*ids, max(ids, default=0) + 1], dtype=np.uint32))
     affected = [
         i
         for i, s in enumerate(state.labelsets)
-        if data.trains_as(data.labels_of(s), waiting) != data.labels_of(s)  # type: ignore[attr-defined]
+        if data.trains_as(data.labels_of(s), waiting) != data.labels_of(s)
     ]
     parts = []
     for number, part in enumerate(state.parts):
@@ -186,7 +187,7 @@ def write(
         else:
             rows = data.load_batch(str(part["uri"]))
             keep = np.sort(live["row"]).tolist()
-            deps.bucket.put(view, data.part_view(rows, keep, waiting))  # type: ignore[attr-defined]
+            deps.bucket.put(view, data.part_view(rows, keep, waiting))
             del rows
         parts.append({**part, "live": len(live), "view": view, "signature": signature})
     manifest = {
@@ -206,7 +207,11 @@ def merged(state: State, documents: int, label_counts: dict[str, int]) -> Merged
 
 
 def split(
-    data: DataKind, state: State, waiting: dict[str, int], notes: list[str], test_labels: set[str] | None
+    data: PartitionedKind,
+    state: State,
+    waiting: dict[str, int],
+    notes: list[str],
+    test_labels: set[str] | None,
 ) -> tuple[Merged, Waiting]:
     """Every row (waiting labels included) and what trains now."""
     every, total = counts(data, state, set())
