@@ -202,9 +202,18 @@ def run_case(size: int, upload: int, batch_rows: int, trace: bool) -> dict[str, 
             import tracemalloc
 
             tracemalloc.start()
+        profile = None
+        if os.environ.get("BENCH_SCALE_PROFILE"):  # a cProfile of the merge, for development
+            import cProfile
+
+            profile = cProfile.Profile()
+            profile.enable()
         wall, cpu = time.perf_counter(), time.process_time()
         result = module.lambda_handler(event, context)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(os.environ["BENCH_SCALE_PROFILE"])
         peak = 0
         if trace:
             peak = tracemalloc.get_traced_memory()[1]

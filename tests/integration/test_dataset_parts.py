@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from comprehend_al.datasets.classification import Row, to_csv
+from comprehend_al.kinds import Merged
 from comprehend_al.lifecycle.lineage import compose
 from comprehend_al.models import BatchStatus, DatasetRef, ModelKind
 
@@ -150,3 +152,17 @@ def test_dropping_a_batch_brings_back_the_rows_it_had_replaced(ready: Stack) -> 
     assert composition is not None and trained(ready)[text] == label
     manifest = json.loads(ready.get(ready.key(str(composition.record.lineage_uri))))
     assert relabel.batch_id not in {part["batch"] for part in manifest["parts"]}
+
+
+def test_training_data_over_comprehends_5_gb_does_not_train(ready: Stack) -> None:
+    """Given a composed version whose training files add up to more than Comprehend's 5 GB, when its
+    trainability is checked, then the size is a reason not to train."""
+    merge(ready, "first.csv", rows(60, seed=1))
+    current = ready.deps.registry.current_dataset(CLF)
+    assert current is not None
+    data = ready.deps.data(CLF)
+    fits = Merged(None, current.documents, current.label_counts, 0, 0, [], size_bytes=5 * 1024**3)
+    too_big = replace(fits, size_bytes=5 * 1024**3 + 1)
+
+    assert data.trainable(fits) == []
+    assert any("Comprehend accepts at most 5368709120" in r for r in data.trainable(too_big))

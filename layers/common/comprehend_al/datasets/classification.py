@@ -34,7 +34,9 @@ would be read in several places.
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
+import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -508,6 +510,20 @@ def to_csv(rows: Iterable[Row], *, delimiter: str = "|") -> bytes:
     return "".join(
         f"{_csv_field(delimiter.join(row.labels))},{_csv_field(row.text)}\n" for row in rows
     ).encode("utf-8")
+
+
+def read_stored(data: bytes, *, multi_label: bool, delimiter: str = "|") -> list[Row]:
+    """Read back a file :func:`to_csv` wrote (a batch or a dataset part, validated when it was admitted):
+    the C ``csv`` reader, several times faster than :func:`parse_upload`, which checks every rule."""
+    rows: list[Row] = []
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    line = 1
+    for fields in reader:
+        if len(fields) == 2:
+            labels = tuple(fields[0].split(delimiter)) if multi_label else (fields[0],)
+            rows.append(Row(labels, fields[1], line))
+        line += 1 + sum(field.count("\n") for field in fields)  # lines as parse_upload counts them
+    return rows
 
 
 # --- trainability -----------------------------------------------------------------------------------

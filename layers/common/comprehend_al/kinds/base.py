@@ -69,6 +69,7 @@ class Merged:
     added: int
     duplicates_dropped: int
     conflicts: list[dict[str, Any]]
+    size_bytes: int = 0  # of the training files, once written (a kind stored as parts)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,10 @@ class PartitionedKind(DataKind, Protocol):
     compared by :meth:`DataKind.row_keys`, whose signature names the row's labels."""
 
     partitioned: bool
+
+    def read_part(self, uri: str) -> Any:
+        """The rows of a part's file (a batch's data, or a version stored as one file), in file order."""
+        ...
 
     def labels_of(self, signature: str) -> tuple[str, ...]: ...
 

@@ -25,6 +25,7 @@ from comprehend_al.datasets.classification import (
     label_report,
     merge,
     parse_upload,
+    read_stored,
     text_hash,
     to_csv,
 )
@@ -122,6 +123,13 @@ class ClassifierData:
         key = uri.split("/", 3)[3]
         return self._parse(self.bucket.get(key), uri, limits=STORED_DATASET_LIMITS)
 
+    def read_part(self, uri: str) -> list[Row]:
+        """The rows of a batch's file or a stored dataset file (written here, validated on arrival)."""
+        data = self.bucket.get(uri.split("/", 3)[3])
+        return read_stored(
+            data, multi_label=self.settings.multi_label, delimiter=self.settings.label_delimiter
+        )
+
     def row_keys(self, data: Any) -> list[tuple[str, str]]:
         return [(text_hash(row.text), "|".join(sorted(set(row.labels)))) for row in data]
 
@@ -204,13 +212,19 @@ class ClassifierData:
         return [str(p) for p in problems if "but not in the test set" in p.reason]
 
     def trainable(self, merged: Merged) -> list[str]:
-        return check_trainable(
+        reasons = check_trainable(
             merged.label_counts,
             multi_label=self.settings.multi_label,
             min_per_label=self.settings.min_docs_per_label,
             min_total=self.settings.min_docs_total,
             documents=merged.documents,
         )
+        limit = STORED_DATASET_LIMITS.max_file_bytes
+        if merged.size_bytes > limit:
+            reasons.append(
+                f"the training data is {merged.size_bytes} bytes; Comprehend accepts at most {limit}"
+            )
+        return reasons
 
     def write(
         self, merged: Merged, version: str, test: TestSet | None, waiting: dict[str, int] | None = None

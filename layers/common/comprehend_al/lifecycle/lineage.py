@@ -15,7 +15,7 @@ import hashlib
 import json
 import posixpath
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from comprehend_al.kinds import Merged, PartitionedKind, Waiting
@@ -167,7 +167,8 @@ def _compose_parts(
     every_counts, _ = parts.counts(data, state, set())
     waiting, notes, test_labels = data.waiting_labels(every_counts, test)
     merged, split = parts.split(data, state, waiting, notes, test_labels)
-    train_uri, manifest_uri, index_uri = parts.write(data, deps, kind, version, state, waiting)
+    train_uri, manifest_uri, index_uri, size = parts.write(data, deps, kind, version, state, waiting)
+    split = replace(split, trainable=replace(split.trainable, size_bytes=size))
     dataset = data.dataset_ref(split.trainable, version, test, train_uri, waiting)
     values = {
         "batches": [b.batch_id for b in included],

@@ -94,7 +94,7 @@ def start(
 def fold(data: PartitionedKind, state: State, owner: str, uri: str, *, counted: bool) -> None:
     """Add the rows of the part ``uri`` (a batch's file) to ``state``: a row whose text the dataset holds
     with the same labels is dropped, with other labels it replaces that row (the newer label wins)."""
-    rows = data.load_batch(uri)
+    rows = data.read_part(uri)
     keys = data.row_keys(rows)
     part = max((int(p["id"]) for p in state.parts), default=-1) + 1
     hashes = hindex.hashes((k for k, _ in keys), len(keys))
@@ -161,8 +161,9 @@ def counts(data: PartitionedKind, state: State, waiting: set[str]) -> tuple[dict
 
 def write(
     data: PartitionedKind, deps: Deps, kind: ModelKind, version: str, state: State, waiting: dict[str, int]
-) -> tuple[str, str, str]:
-    """Write the version's training files, manifest and index; ``(train prefix URI, manifest, index)``."""
+) -> tuple[str, str, str, int]:
+    """Write the version's training files, manifest and index; ``(train prefix URI, manifest, index, size
+    of the training files)``."""
     root = folder(deps, kind, version)
     order = np.argsort(state.index["part"], kind="stable")
     by_part = state.index[order]
@@ -183,13 +184,15 @@ def write(
         view = f"{root}train/part-{int(part['id']):05d}.csv"
         previous = state.previous.get(int(part["id"]))
         if part["id"] not in state.dirty and previous and previous.get("signature") == signature:
-            deps.bucket.copy(previous["view"], view)
+            deps.bucket.copy(previous["view"], view)  # inside S3: no bytes through the function
+            size = int(previous.get("bytes", 0))
         else:
-            rows = data.load_batch(str(part["uri"]))
-            keep = np.sort(live["row"]).tolist()
-            deps.bucket.put(view, data.part_view(rows, keep, waiting))
-            del rows
-        parts.append({**part, "live": len(live), "view": view, "signature": signature})
+            rows = data.read_part(str(part["uri"]))
+            body = data.part_view(rows, np.sort(live["row"]).tolist(), waiting)
+            deps.bucket.put(view, body)
+            size = len(body)
+            del rows, body
+        parts.append({**part, "live": len(live), "view": view, "signature": signature, "bytes": size})
     manifest = {
         "version": version,
         "batches": state.batches,
@@ -199,7 +202,9 @@ def write(
     }
     deps.bucket.put(root + MANIFEST, json.dumps(manifest).encode(), content_type="application/json")
     deps.bucket.put(root + INDEX, hindex.dump(state.index), content_type="application/octet-stream")
-    return deps.bucket.uri(f"{root}train/"), deps.bucket.uri(root + MANIFEST), deps.bucket.uri(root + INDEX)
+    total = sum(int(p["bytes"]) for p in parts)
+    uris = deps.bucket.uri(f"{root}train/"), deps.bucket.uri(root + MANIFEST), deps.bucket.uri(root + INDEX)
+    return *uris, total
 
 
 def merged(state: State, documents: int, label_counts: dict[str, int]) -> Merged:
