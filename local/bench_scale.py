@@ -6,8 +6,8 @@ For each size, a fresh process builds a current classifier dataset of that many 
 generated text, 4 labels) in moto S3 / DynamoDB: the rows are written directly as accepted batches of
 ``--batch-rows`` rows, then composed once into a dataset version by the layer's own ``compose`` (the setup,
 not measured). Then an upload of ``--upload`` rows lands under ``train/new/`` (with 3 % texts already in the
-dataset under the same label, 1 % under a new label) and the real PrepareTrainingData handler
-(``functions/prepare_training_data/app.py``) merges it: that call is what is measured.
+dataset under the same label, 1 % under a new label, drawn from anywhere in it) and the real
+PrepareTrainingData handler (``functions/prepare_training_data/app.py``) merges it: that call is measured.
 
 Each case runs twice in its own process: once for the time (wall and CPU seconds of the handler call), once
 under ``tracemalloc`` for the peak memory of that call (started after the setup, so it counts every Python
@@ -117,6 +117,7 @@ def run_case(size: int, upload: int, batch_rows: int, trace: bool) -> dict[str, 
     import importlib.util
 
     import boto3
+    import numpy as np
     from comprehend_al import wiring
     from comprehend_al.datasets.classification import parse_upload
     from comprehend_al.lifecycle.lineage import batch_id, compose, new_batch
@@ -152,9 +153,13 @@ def run_case(size: int, upload: int, batch_rows: int, trace: bool) -> dict[str, 
         s3.put_object(Bucket=BUCKET, Key=data.test_key, Body=_csv(test_rows))
         sample: list[tuple[str, str]] = []
         per_batch = upload // 25 // -(-size // batch_rows) + 1
+        picker = np.random.default_rng(7)
         for start in range(0, size, batch_rows):
             rows = texts.rows(start, min(batch_rows, size - start))
-            sample.extend(rows[:per_batch])  # texts the upload repeats (duplicates, conflicts)
+            # texts the upload repeats (duplicates, conflicts), from anywhere in the dataset
+            sample.extend(
+                rows[int(i)] for i in picker.choice(len(rows), min(per_batch, len(rows)), replace=False)
+            )
             parsed = parse_upload(_csv(rows), file="setup", multi_label=False)
             source = f"train/new/setup-{start:08d}.csv"
             bid = batch_id(kind, [source])
@@ -179,6 +184,7 @@ def run_case(size: int, upload: int, batch_rows: int, trace: bool) -> dict[str, 
         log(f"  {size:,} rows in the current dataset ({setup_s:.0f} s to build)")
 
         new = texts.rows(size, upload)
+        picker.shuffle(sample)
         duplicates, conflicts = int(upload * 0.03), int(upload * 0.01)
         for i in range(duplicates):
             new[i] = sample[i % len(sample)]
@@ -231,7 +237,7 @@ def run_case(size: int, upload: int, batch_rows: int, trace: bool) -> dict[str, 
             "status": outcome.get("status"),
             "added": outcome.get("added"),
             "duplicates_dropped": outcome.get("duplicates_dropped"),
-            "conflicts": len(outcome.get("conflicts", [])),
+            "conflicts": merged.conflicts,
             "documents": merged.documents,
         }
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from comprehend_al.datasets.classification import Row, to_csv
 from comprehend_al.kinds import Merged
+from comprehend_al.lifecycle import parts
 from comprehend_al.lifecycle.lineage import compose
 from comprehend_al.models import BatchStatus, DatasetRef, ModelKind
 
@@ -166,3 +167,25 @@ def test_training_data_over_comprehends_5_gb_does_not_train(ready: Stack) -> Non
 
     assert data.trainable(fits) == []
     assert any("Comprehend accepts at most 5368709120" in r for r in data.trainable(too_big))
+
+
+def test_a_newer_label_rewrites_only_the_part_that_held_the_row(ready: Stack, monkeypatch: Any) -> None:
+    """Given an upload stored as three parts of 20 rows, when a later upload relabels one of its texts, then
+    one earlier training file is rewritten (the others are copied) and the text trains once, relabelled."""
+    monkeypatch.setattr(parts, "PART_ROWS", 20)
+    first = rows(60, seed=1)
+    merge(ready, "first.csv", first)
+    label, text = first[30]
+    other = next(lab for lab, _ in first if lab != label)
+    written: list[str] = []
+    put = ready.deps.bucket.put
+    monkeypatch.setattr(
+        ready.deps.bucket, "put", lambda key, body, **kw: written.append(key) or put(key, body, **kw)
+    )
+
+    merge(ready, "relabel.csv", [(other, text)])
+
+    views = [key for key in written if "/train/part-" in key]
+    assert len(views) == 2  # the part that held the text, and the new upload's
+    data = trained(ready)
+    assert data[text] == other and len(data) == 60

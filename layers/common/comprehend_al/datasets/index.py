@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,8 +38,8 @@ def hashes(hex_digests: Iterable[str], count: int) -> npt.NDArray[np.uint64]:
     return np.fromiter((hash64(h) for h in hex_digests), dtype=np.uint64, count=count)
 
 
-def entries(hash_values: Iterable[int], part: int, rows: Iterable[int], labels: Iterable[int]) -> Index:
-    """Index entries of one part (unsorted)."""
+def entries(hash_values: Iterable[int], part: Any, rows: Iterable[int], labels: Iterable[int]) -> Index:
+    """Index entries (unsorted); ``part``: one part id for all, or one per entry."""
     hv, rv, lv = list(hash_values), list(rows), list(labels)
     out = np.zeros(len(hv), dtype=DTYPE)
     out["hash"], out["part"], out["row"], out["labels"] = hv, part, rv, lv

@@ -158,11 +158,11 @@ def _compose_parts(
         state, todo = parts.State(), included
         base_record = registry.dataset(kind, base) if base else None
         if base_record is not None:  # a version stored as one file: it is read as one part
-            parts.fold(data, state, parts.BASE, base_record.dataset.train_uri, counted=False)
+            parts.fold(data, deps, kind, state, parts.BASE, base_record.dataset.train_uri, counted=False)
     else:
         state, todo = resumed
     for batch in todo:
-        parts.fold(data, state, batch.batch_id, str(batch.data_uri), counted=parts.counted(batch))
+        parts.fold(data, deps, kind, state, batch.batch_id, str(batch.data_uri), counted=parts.counted(batch))
     test = data.test_set()
     every_counts, _ = parts.counts(data, state, set())
     waiting, notes, test_labels = data.waiting_labels(every_counts, test)

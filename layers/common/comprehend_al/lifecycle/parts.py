@@ -24,6 +24,7 @@ the whole data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from comprehend_al.lifecycle.deps import Deps
 from comprehend_al.models import BatchStatus, ModelKind
 from comprehend_al.store.records import BatchRecord, DatasetRecord
 
+PART_ROWS = 10_000  # rows of a part at most: what a newer label for one of its rows makes us rewrite
 MANIFEST = "manifest.json"
 INDEX = "index.npy"
 BASE = "base"
@@ -91,7 +93,28 @@ def start(
     return state, included[len(held) :]
 
 
-def fold(data: PartitionedKind, state: State, owner: str, uri: str, *, counted: bool) -> None:
+def _chunks(
+    data: PartitionedKind, deps: Deps, kind: ModelKind, uri: str, rows: Any
+) -> list[tuple[int, str, int]]:
+    """``(number, uri, rows)`` of the parts of a file: the file itself up to :data:`PART_ROWS` rows, else
+    files of that many rows written once (so a newer label rewrites one of them, never a whole big file)."""
+    if len(rows) <= PART_ROWS:
+        return [(0, uri, len(rows))]
+    root = (
+        f"{deps.settings.datasets_prefix}{kind.value}/parts/{hashlib.sha256(uri.encode()).hexdigest()[:16]}/"
+    )
+    out = []
+    for number, start in enumerate(range(0, len(rows), PART_ROWS)):
+        positions = range(start, min(start + PART_ROWS, len(rows)))
+        key = f"{root}part-{number:05d}.csv"
+        deps.bucket.put(key, data.part_view(rows, positions, ()))
+        out.append((number, deps.bucket.uri(key), len(positions)))
+    return out
+
+
+def fold(
+    data: PartitionedKind, deps: Deps, kind: ModelKind, state: State, owner: str, uri: str, *, counted: bool
+) -> None:
     """Add the rows of the part ``uri`` (a batch's file) to ``state``: a row whose text the dataset holds
     with the same labels is dropped, with other labels it replaces that row (the newer label wins)."""
     rows = data.read_part(uri)
@@ -126,10 +149,14 @@ def fold(data: PartitionedKind, state: State, owner: str, uri: str, *, counted: 
         conflicts.append(
             _conflict(digest, state.labelsets[old], signature, getattr(rows[row], "line", 0), data)
         )
-    new = hindex.entries(kept, part, (r for r, _ in kept.values()), (s for _, s in kept.values()))
+    positions = np.fromiter((r for r, _ in kept.values()), dtype=np.int64, count=len(kept))
+    new = hindex.entries(
+        kept, part + positions // PART_ROWS, positions % PART_ROWS, (s for _, s in kept.values())
+    )
     state.index = hindex.update(state.index, removed, new)
-    state.parts.append({"id": part, "batch": owner, "uri": uri, "rows": len(rows)})
-    state.dirty.add(part)
+    for number, chunk_uri, size in _chunks(data, deps, kind, uri, rows):
+        state.parts.append({"id": part + number, "batch": owner, "uri": chunk_uri, "rows": size})
+        state.dirty.add(part + number)
     if owner != BASE:
         state.batches.append(owner)
     if counted:
