@@ -169,6 +169,10 @@ class PartitionedKind(DataKind, Protocol):
         """The rows of a part's file (a batch's data, or a version stored as one file), in file order."""
         ...
 
+    def part_records(self, uri: str) -> list[bytes]:
+        """The records of a part's file as bytes, in file order, unparsed."""
+        ...
+
     def labels_of(self, signature: str) -> tuple[str, ...]: ...
 
     def trains_as(self, labels: tuple[str, ...], waiting: Collection[str]) -> tuple[str, ...]:

@@ -214,11 +214,16 @@ def write(
             deps.bucket.copy(previous["view"], view)  # inside S3: no bytes through the function
             size = int(previous.get("bytes", 0))
         else:
-            rows = data.read_part(str(part["uri"]))
-            body = data.part_view(rows, np.sort(live["row"]).tolist(), waiting)
+            keep = np.sort(live["row"]).tolist()
+            if touched:  # some rows lose a waiting label: parse and rewrite them
+                body = data.part_view(data.read_part(str(part["uri"])), keep, waiting)
+            else:  # the kept records, byte for byte
+                records = data.part_records(str(part["uri"]))
+                body = b"".join(records[i] for i in keep)
+                del records
             deps.bucket.put(view, body)
             size = len(body)
-            del rows, body
+            del body
         parts.append({**part, "live": len(live), "view": view, "signature": signature, "bytes": size})
     manifest = {
         "version": version,
