@@ -189,3 +189,19 @@ def test_a_newer_label_rewrites_only_the_part_that_held_the_row(ready: Stack, mo
     assert len(views) == 2  # the part that held the text, and the new upload's
     data = trained(ready)
     assert data[text] == other and len(data) == 60
+
+
+def test_a_version_written_before_parts_is_composed_anew_from_its_batches(ready: Stack) -> None:
+    """Given a current version that lists its batches but has no manifest (written before this layout),
+    when an upload is merged, then the version is composed from every batch: training gets all rows."""
+    first, second = rows(60, seed=1), rows(30, seed=2)
+    merge(ready, "first.csv", first)
+    record = ready.deps.registry.current_record(CLF)
+    assert record is not None and record.index_uri
+    old = record.dataset.model_copy(update={"version": "d-before-parts"})
+    lineage = {"batches": record.batches, "base": None, "lineage_uri": None, "index_uri": None}
+    ready.deps.registry.put_dataset(old, uploads=[], parent=record.version, execution_id="x", lineage=lineage)
+
+    merge(ready, "second.csv", second)
+
+    assert trained(ready) == by_text(first) | by_text(second)
