@@ -15,7 +15,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_CONFIG_FILE := /dev/null
 export AWS_SHARED_CREDENTIALS_FILE := /dev/null
 
-.PHONY: help venv test test-slow demo demo-loop bench bench-al lint build deploy invoke clean annotation-template
+.PHONY: help venv test test-slow demo demo-loop bench bench-al lint build deploy invoke clean annotation-template bench-scale
 
 help:
 	@echo "make demo        run the model lifecycle end to end on the offline stack (no AWS account)"
@@ -24,6 +24,7 @@ help:
 	@echo "make test-slow   longer offline end-to-end suites"
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
 	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"] [KIND=entities]: uncertainty vs random"
+	@echo "make bench-scale [ARGS=\"--sizes 100000\"]: merge time and peak memory of PrepareTrainingData, 100k/1M rows"
 	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint, checkov"
 	@echo "make annotation-template  rewrite the A2I worker template of the annotation tool from web/annotate/"
 	@echo "make build       sam build (needs python3.13 on PATH)"
@@ -177,6 +178,10 @@ invoke: $(STAMP)
 # KIND=entities: the recognizer's review selection against random (TRAIN/TEST: entity-list folders)
 bench-al: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m $(if $(filter entities,$(KIND)),local.bench_al_entities,local.bench_al) --train $(TRAIN) --test $(TEST) $(ARGS)
+
+# How a merge scales: PrepareTrainingData on one upload of 10k rows into current datasets of 100k and 1M rows.
+bench-scale: $(STAMP)
+	$(PY) -m local.bench_scale $(ARGS)
 
 clean:
 	-[ ! -x $(CLI) ] || $(CLI) clean

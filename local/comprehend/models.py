@@ -69,10 +69,17 @@ class TrainingDataError(Exception):
 
 
 def read_training_data(ctx: ServiceContext, uri: str) -> bytes:
+    """The object ``uri`` names, or, as Comprehend reads an S3Uri that is a prefix, every object whose key
+    starts with it, in key order, one after the other (each ending with a line break)."""
     try:
-        return read_object(ctx.s3, uri)
+        bucket, _ = parse_s3_uri(uri)
+        keys = list_objects(ctx.s3, uri)
+        if not keys:
+            raise S3ReadError(f"Unable to read {uri}: no object at or under it")
+        contents = [read_object(ctx.s3, f"s3://{bucket}/{key}") for key in keys]
     except S3ReadError as exc:
         raise TrainingDataError(f"Unable to access the training data: {exc}") from exc
+    return b"".join(c if not c or c.endswith(b"\n") else c + b"\n" for c in contents)
 
 
 # --- job input ----------------------------------------------------------------------------------------

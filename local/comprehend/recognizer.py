@@ -28,6 +28,7 @@ names, as Comprehend does (botocore does not check response enums).
 from __future__ import annotations
 
 import json
+import posixpath
 import random
 from collections import Counter
 from collections.abc import Callable
@@ -47,7 +48,7 @@ from local.comprehend.errors import (
 )
 from local.comprehend.models import JobSpec, ModelSpec, TrainingDataError, job_documents, read_training_data
 from local.comprehend.registry import Request, Response, operation
-from local.comprehend.s3io import parse_s3_uri
+from local.comprehend.s3io import S3ReadError, list_objects, parse_s3_uri
 from local.comprehend.store import Record
 
 LIMITS = EntityLimits()
@@ -75,6 +76,41 @@ def load_dataset(
         raise TrainingDataError(
             f"INPUT_DATA_INVALID: the annotations or documents are not valid: {shown}{more}"
         ) from exc
+
+
+def read_dataset(ctx: ServiceContext, documents_uri: str, annotations_uri: str) -> EntityUpload:
+    """Documents + annotations as Comprehend reads them: each URI names one object or a prefix (every
+    object under it); with several documents files, an annotation's ``File`` names the one it belongs to."""
+    annotations = read_training_data(ctx, annotations_uri)
+    bucket, _ = parse_s3_uri(documents_uri)
+    try:
+        keys = list_objects(ctx.s3, documents_uri)
+    except S3ReadError as exc:
+        raise TrainingDataError(f"Unable to access the training data: {exc}") from exc
+    if len(keys) <= 1:
+        return load_dataset(
+            read_training_data(ctx, documents_uri),
+            annotations,
+            documents_uri=documents_uri,
+            annotations_uri=annotations_uri,
+        )
+    lines = annotations.decode("utf-8-sig", errors="replace").splitlines()
+    header = lines[0] if lines else ""
+    rows = [line for line in lines[1:] if line.strip() and line != header]
+    documents: list[str] = []
+    spans: list[Annotation] = []
+    for key in keys:
+        name = posixpath.basename(key)
+        mine = [line for line in rows if line.split(",", 1)[0].strip().strip('"') in (name, key)]
+        part = load_dataset(
+            read_training_data(ctx, f"s3://{bucket}/{key}"),
+            "\n".join([header, *mine, ""]).encode(),
+            documents_uri=f"s3://{bucket}/{key}",
+            annotations_uri=annotations_uri,
+        )
+        spans.extend(a._replace(doc_index=a.doc_index + len(documents)) for a in part.annotations)
+        documents.extend(part.documents)
+    return EntityUpload(documents, spans)
 
 
 def _keep_types(dataset: EntityUpload, types: set[str]) -> EntityUpload:
@@ -164,13 +200,7 @@ def _train_and_evaluate(
     documents, annotations = config["Documents"], config["Annotations"]
 
     def load(documents_uri: str, annotations_uri: str) -> EntityUpload:
-        dataset = load_dataset(
-            read_training_data(ctx, documents_uri),
-            read_training_data(ctx, annotations_uri),
-            documents_uri=documents_uri,
-            annotations_uri=annotations_uri,
-        )
-        return _keep_types(dataset, set(types))
+        return _keep_types(read_dataset(ctx, documents_uri, annotations_uri), set(types))
 
     train_set = load(documents["S3Uri"], annotations["S3Uri"])
     if documents.get("TestS3Uri"):

@@ -218,6 +218,12 @@ class Stack:
     def get(self, key: str) -> bytes:
         return bytes(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
 
+    def training_data(self, uri: str) -> bytes:
+        """What Comprehend trains on for ``uri``: the object it names, or every object under the prefix."""
+        key = self.key(uri)
+        keys = [k for k in self.keys(key) if k == key or key.endswith("/")]
+        return b"".join(self.get(k) for k in keys)
+
     def keys(self, prefix: str = "") -> list[str]:
         response = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)
         return sorted(item["Key"] for item in response.get("Contents", []))

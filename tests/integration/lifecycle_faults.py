@@ -318,10 +318,24 @@ def read_uri(uri: str) -> bytes:
     return bytes(boto3.client("s3", region_name=REGION).get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+def read_training(uri: str) -> bytes:
+    """What Comprehend trains on for ``uri``: the object it names, or every object under the prefix."""
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    if not key.endswith("/"):
+        return read_uri(uri)
+    pages = (
+        boto3.client("s3", region_name=REGION)
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=bucket, Prefix=key)
+    )
+    keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+    return b"".join(read_uri(f"s3://{bucket}/{k}") for k in keys)
+
+
 def dataset_rows(env: Offline, kind: ModelKind = CLF) -> list[Row]:
     """The rows of the kind's current dataset version ([] when there is none)."""
     current = registry(env).current_dataset(kind)
-    return csv_rows(read_uri(current.train_uri)) if current else []
+    return csv_rows(read_training(current.train_uri)) if current else []
 
 
 def quarantined_with_report(env: Offline, upload_key: str) -> bool:

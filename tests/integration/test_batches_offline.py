@@ -104,8 +104,8 @@ def test_every_upload_is_a_batch_and_each_dataset_version_lists_its_batches(offl
     record = registry(offline).current_record(CLF)
     assert record is not None and record.batches == [first.batch_id, second.batch_id]
     lineage = read(offline, str(record.lineage_uri))
-    assert set(lineage["batches"]) == {first.batch_id, second.batch_id}
-    assert sum(len(rows) for rows in lineage["batches"].values()) == record.dataset.documents
+    assert {part["batch"] for part in lineage["parts"]} == {first.batch_id, second.batch_id}
+    assert sum(part["live"] for part in lineage["parts"]) == record.dataset.documents
 
 
 def test_a_header_line_is_skipped_and_training_proceeds(offline: Offline) -> None:
@@ -323,7 +323,7 @@ def test_drop_writes_a_dataset_version_without_the_batch_and_keeps_the_old_versi
     unchanged = registry(offline).dataset(CLF, before.version)
     assert unchanged is not None and unchanged.batches == [first.batch_id, second.batch_id]
     lineage = read(offline, str(after.lineage_uri))
-    assert set(lineage["batches"]) == {second.batch_id}
+    assert {part["batch"] for part in lineage["parts"]} == {second.batch_id}
 
     assert offline.stack.upload("train/new/third.csv", csv_rows(50, seed=4))["status"] == "SUCCEEDED"
     newest = registry(offline).dataset(CLF, str(models(offline)[-1].dataset_version))

@@ -57,8 +57,7 @@ def test_valid_upload_writes_a_dataset_version(uploaded: Stack) -> None:
     assert current is not None
     assert current.version == result["outcomes"][0]["dataset"]
     assert current.documents == len(TRAINING)
-    train_key = uploaded.key(current.train_uri)
-    assert uploaded.get(train_key).decode().count("\n") == len(TRAINING)
+    assert uploaded.training_data(current.train_uri).decode().count("\n") == len(TRAINING)
 
 
 def test_valid_upload_returns_a_run_on_the_new_dataset(uploaded: Stack) -> None:

@@ -19,6 +19,7 @@ from comprehend_al.store.registry import Registry
 
 from local import datagen
 from local.stack import Offline, running
+from tests.integration.lifecycle_faults import read_training
 
 
 @pytest.fixture
@@ -236,9 +237,9 @@ def test_reuploading_the_current_dataset_retrains_on_the_same_rows(offline: Offl
     offline.stack.upload("train/new/first.csv", csv_rows(100, seed=1))
     current = registry(offline).current_dataset(ModelKind.CLASSIFIER)
     assert current is not None
-    body = boto3.client("s3").get_object(Bucket=offline.stack.bucket, Key=current.train_uri.split("/", 3)[3])
+    body = read_training(current.train_uri)
 
-    result = offline.stack.upload("train/new/retrain.csv", body["Body"].read())
+    result = offline.stack.upload("train/new/retrain.csv", body)
 
     assert result["status"] == "SUCCEEDED"
     champion, challenger = models(offline)

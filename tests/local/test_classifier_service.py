@@ -156,6 +156,25 @@ def test_missing_training_object_ends_in_error(comprehend: Any) -> None:
     assert "nothing-here.csv" in props["Message"]
 
 
+def test_training_reads_every_object_under_a_prefix(comprehend: Any, s3: Any) -> None:
+    """Given training data split over two files under one prefix (the second without a final line break),
+    when a classifier is trained on the prefix, then it trains on the documents of both."""
+    data = rows(LABELS, 20)
+    upload(s3, "parts/v1/train/part-00000.csv", to_csv(data[:25]))
+    upload(s3, "parts/v1/train/part-00001.csv", to_csv(data[25:]).rstrip(b"\n"))
+    arn = comprehend.create_document_classifier(
+        DocumentClassifierName="prefix",
+        DataAccessRoleArn=ROLE,
+        InputDataConfig={"S3Uri": f"s3://{BUCKET}/parts/v1/train/"},
+        LanguageCode="en",
+    )["DocumentClassifierArn"]
+
+    props = wait_trained(comprehend, arn)
+
+    meta = props["ClassifierMetadata"]
+    assert meta["NumberOfTrainedDocuments"] + meta["NumberOfTestDocuments"] == 60
+
+
 def test_same_name_and_version_is_in_use(comprehend: Any, s3: Any) -> None:
     create_classifier(comprehend, s3)
     with pytest.raises(comprehend.exceptions.ResourceInUseException):

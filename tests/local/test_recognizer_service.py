@@ -169,6 +169,39 @@ def test_without_a_test_set_a_tenth_of_the_documents_is_held_out(comprehend: Any
     assert (meta["NumberOfTrainedDocuments"], meta["NumberOfTestDocuments"]) == (72, 8)
 
 
+def test_training_reads_documents_files_under_a_prefix_with_their_annotations(
+    comprehend: Any, s3: Any
+) -> None:
+    """Given documents split over two files under one prefix and annotations whose ``File`` names each
+    one, when a recognizer is trained on the prefixes, then every document and annotation counts."""
+    documents = entitygen.generate(60, seed=1)
+    test_documents, test_annotations = put_dataset(s3, "test/prefix", entitygen.generate(30, seed=9))
+    for number, chunk in enumerate((documents[:25], documents[25:])):
+        text, notes = entitygen.to_files(chunk)
+        name = f"part-{number}.txt"
+        upload(s3, f"parts/docs/{name}", text)
+        upload(s3, f"parts/annotations/{number}.csv", notes.replace(b"documents.txt,", f"{name},".encode()))
+    arn = comprehend.create_entity_recognizer(
+        RecognizerName="prefix",
+        DataAccessRoleArn=ROLE,
+        InputDataConfig={
+            "DataFormat": "COMPREHEND_CSV",
+            "EntityTypes": [{"Type": t} for t in TYPES],
+            "Documents": {"S3Uri": f"s3://{BUCKET}/parts/docs/", "TestS3Uri": test_documents},
+            "Annotations": {"S3Uri": f"s3://{BUCKET}/parts/annotations/", "TestS3Uri": test_annotations},
+        },
+        LanguageCode="en",
+    )["EntityRecognizerArn"]
+
+    props = wait_done(comprehend, arn)
+
+    assert props["Status"] == "TRAINED", props.get("Message")
+    meta = props["RecognizerMetadata"]
+    assert meta["NumberOfTrainedDocuments"] == 60
+    mentions = {t["Type"]: t["NumberOfTrainMentions"] for t in meta["EntityTypes"]}
+    assert mentions == entitygen.type_counts(documents)
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [

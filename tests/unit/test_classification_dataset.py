@@ -14,6 +14,8 @@ from comprehend_al.datasets.classification import (
     label_report,
     merge,
     parse_upload,
+    read_stored,
+    stored_records,
     to_csv,
 )
 from comprehend_al.errors import InvalidRequest, InvalidTrainingData, Problem
@@ -517,6 +519,35 @@ def test_to_csv_round_trips_through_parse_upload() -> None:
         parsed = parse_upload(to_csv(rows), file="round.csv", multi_label=True)
         # Then labels and texts are exactly the same
         assert [(r.labels, r.text) for r in parsed] == [(r.labels, r.text) for r in rows]
+
+
+def test_a_stored_file_reads_back_as_parse_upload_reads_it() -> None:
+    # Given 300 random datasets of nasty texts, written as the workflow stores batches and dataset parts
+    rng = random.Random(4181)
+    for _ in range(300):
+        texts = {_random_text(rng) for _ in range(rng.randint(1, 8))}
+        unique = list({" ".join(t.split()): t for t in texts}.values())
+        rows = [
+            Row(tuple(rng.sample(["A", "B_2", "c.d", "E F"], rng.randint(1, 3))), text) for text in unique
+        ]
+        data = to_csv(rows)
+        # When the fast reader of stored files reads them back
+        stored = read_stored(data, multi_label=True)
+        # Then it finds what the validating parser finds: labels, texts and physical lines
+        parsed = parse_upload(data, file="round.csv", multi_label=True)
+        assert [(r.labels, r.text, r.line) for r in stored] == [(r.labels, r.text, r.line) for r in parsed]
+
+
+def test_a_stored_file_splits_into_the_records_to_csv_wrote() -> None:
+    # Given 300 random datasets of nasty texts (quotes, commas, line breaks inside fields)
+    rng = random.Random(4182)
+    for _ in range(300):
+        texts = {_random_text(rng) for _ in range(rng.randint(1, 8))}
+        rows = [Row(("A",), text) for text in texts]
+        # When the stored file is split into records without parsing
+        records = stored_records(to_csv(rows))
+        # Then each record is exactly what to_csv writes for its row
+        assert records == [to_csv([row]) for row in rows]
 
 
 def test_to_csv_line_numbers_of_read_back_rows_are_physical_lines() -> None:

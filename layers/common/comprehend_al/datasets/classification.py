@@ -34,7 +34,9 @@ would be read in several places.
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
+import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -508,6 +510,40 @@ def to_csv(rows: Iterable[Row], *, delimiter: str = "|") -> bytes:
     return "".join(
         f"{_csv_field(delimiter.join(row.labels))},{_csv_field(row.text)}\n" for row in rows
     ).encode("utf-8")
+
+
+def read_stored(data: bytes, *, multi_label: bool, delimiter: str = "|") -> list[Row]:
+    """Read back a file :func:`to_csv` wrote (a batch or a dataset part, validated when it was admitted):
+    the C ``csv`` reader, several times faster than :func:`parse_upload`, which checks every rule."""
+    rows: list[Row] = []
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    line = 1
+    for fields in reader:
+        if len(fields) == 2:
+            labels = tuple(fields[0].split(delimiter)) if multi_label else (fields[0],)
+            rows.append(Row(labels, fields[1], line))
+            line += 1 + fields[1].count("\n")  # lines as parse_upload counts them (labels hold none)
+        else:
+            line += 1 + sum(field.count("\n") for field in fields)
+    return rows
+
+
+def stored_records(data: bytes) -> list[bytes]:
+    """The records of a file :func:`to_csv` wrote, as bytes (each with its line break), without parsing
+    them: a record ends at the first line break after an even number of quotes."""
+    records: list[bytes] = []
+    pending: list[bytes] = []
+    quotes = 0
+    lines = data.split(b"\n")
+    tail = lines.pop()  # after the last line break: empty in a file to_csv wrote
+    for line in (*(line + b"\n" for line in lines), *([tail] if tail else [])):
+        quotes += line.count(b'"')
+        if quotes % 2:
+            pending.append(line)  # inside a quoted field: the record goes on
+            continue
+        records.append(b"".join([*pending, line]) if pending else line)
+        pending, quotes = [], 0
+    return records
 
 
 # --- trainability -----------------------------------------------------------------------------------

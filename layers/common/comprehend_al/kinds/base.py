@@ -8,7 +8,7 @@ A new kind (a language, a level of a taxonomy) is one more spec, not one more ``
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -69,6 +69,7 @@ class Merged:
     added: int
     duplicates_dropped: int
     conflicts: list[dict[str, Any]]
+    size_bytes: int = 0  # of the training files, once written (a kind stored as parts)
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,44 @@ class DataKind(Protocol):
     def outcomes(self, dataset: DatasetRef, job_output: bytes) -> Outcomes:
         """Per test document, what the model got right (for a paired comparison of two models)."""
         ...
+
+
+class PartitionedKind(DataKind, Protocol):
+    """A kind whose dataset versions are stored as parts (:mod:`comprehend_al.lifecycle.parts`): rows are
+    compared by :meth:`DataKind.row_keys`, whose signature names the row's labels."""
+
+    partitioned: bool
+
+    def read_part(self, uri: str) -> Any:
+        """The rows of a part's file (a batch's data, or a version stored as one file), in file order."""
+        ...
+
+    def part_records(self, uri: str) -> list[bytes]:
+        """The records of a part's file as bytes, in file order, unparsed."""
+        ...
+
+    def labels_of(self, signature: str) -> tuple[str, ...]: ...
+
+    def trains_as(self, labels: tuple[str, ...], waiting: Collection[str]) -> tuple[str, ...]:
+        """The labels a row trains with while ``waiting`` wait (``()``: the row waits whole)."""
+        ...
+
+    def waiting_labels(
+        self, label_counts: dict[str, int], test: TestSet | None
+    ) -> tuple[dict[str, int], list[str], set[str] | None]: ...
+
+    def part_view(self, rows: Any, keep: Sequence[int], waiting: Collection[str]) -> bytes:
+        """A part's training file: its rows at positions ``keep``, less their waiting labels."""
+        ...
+
+    def dataset_ref(
+        self,
+        merged: Merged,
+        version: str,
+        test: TestSet | None,
+        train_uri: str,
+        waiting: dict[str, int] | None,
+    ) -> DatasetRef: ...
 
 
 STORED_DATASET_LIMITS = Limits(max_file_bytes=5 * 1024**3)  # Comprehend's training-data limit: 5 GB

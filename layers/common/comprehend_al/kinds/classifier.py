@@ -1,9 +1,17 @@
-"""The document classifier: ``LABEL,text`` CSV uploads, a fixed test CSV, ``predictions.jsonl`` output."""
+"""The document classifier: ``LABEL,text`` CSV uploads, a fixed test CSV, ``predictions.jsonl`` output.
+
+Dataset versions are stored as parts (:mod:`comprehend_al.lifecycle.parts`): the training files of a version
+lie under ``datasets/classifier/<version>/train/``, the prefix training is given.
+
+Why this module is long: it is the classifier's whole :class:`DataKind` (claiming uploads, batches, the fixed
+test set, waiting labels, the training files of parts, evaluation, the guard's scoring), so every rule about
+where its files live in S3 and how they are read back is in one place.
+"""
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from comprehend_al.aws.comprehend import ClassifierOps, ModelOps
@@ -17,6 +25,8 @@ from comprehend_al.datasets.classification import (
     label_report,
     merge,
     parse_upload,
+    read_stored,
+    stored_records,
     text_hash,
     to_csv,
 )
@@ -114,32 +124,77 @@ class ClassifierData:
         key = uri.split("/", 3)[3]
         return self._parse(self.bucket.get(key), uri, limits=STORED_DATASET_LIMITS)
 
+    def read_part(self, uri: str) -> list[Row]:
+        """The rows of a batch's file or a stored dataset file (written here, validated on arrival)."""
+        data = self.bucket.get(uri.split("/", 3)[3])
+        return read_stored(
+            data, multi_label=self.settings.multi_label, delimiter=self.settings.label_delimiter
+        )
+
     def row_keys(self, data: Any) -> list[tuple[str, str]]:
         return [(text_hash(row.text), "|".join(sorted(set(row.labels)))) for row in data]
 
     def split_waiting(self, merged: Merged, test: TestSet | None) -> Waiting:
         """Labels under ``MinDocsPerLabel``, or missing from the fixed test set, wait (their rows stay in the
         lineage); multi-label rows lose only their waiting labels."""
+        waiting, notes, test_labels = self.waiting_labels(merged.label_counts, test)
+        rows: list[Row] = []
+        for row in merged.data:
+            labels = self.trains_as(row.labels, waiting)
+            if labels:
+                rows.append(row if labels == row.labels else Row(labels, row.text, row.line))
+        counts = label_report(rows)
+        trainable = Merged(rows, len(rows), counts, merged.added, merged.duplicates_dropped, merged.conflicts)
+        unknown = sorted((test_labels or set()) - set(counts))
+        return Waiting(trainable, waiting, notes, unknown)
+
+    def waiting_labels(
+        self, label_counts: dict[str, int], test: TestSet | None
+    ) -> tuple[dict[str, int], list[str], set[str] | None]:
+        """The labels that wait (label → documents), a note for each, and the fixed test set's labels."""
         minimum = self.settings.min_docs_per_label
         test_labels = set(label_report(self._test_rows())) if test else None
         waiting: dict[str, int] = {}
         notes: list[str] = []
-        for label, count in sorted(merged.label_counts.items()):
+        for label, count in sorted(label_counts.items()):
             if count < minimum:
                 waiting[label] = count
                 notes.append(f"label {label!r}: {count} of {minimum} documents")
             elif test_labels is not None and label not in test_labels:
                 waiting[label] = count
                 notes.append(f"label {label!r}: {count} documents, not in the fixed test set")
-        rows: list[Row] = []
-        for row in merged.data:
-            labels = tuple(label for label in row.labels if label not in waiting)
-            if labels and (self.settings.multi_label or labels == row.labels):
-                rows.append(row if labels == row.labels else Row(labels, row.text, row.line))
-        counts = label_report(rows)
-        trainable = Merged(rows, len(rows), counts, merged.added, merged.duplicates_dropped, merged.conflicts)
-        unknown = sorted((test_labels or set()) - set(counts))
-        return Waiting(trainable, waiting, notes, unknown)
+        return waiting, notes, test_labels
+
+    def trains_as(self, labels: tuple[str, ...], waiting: Collection[str]) -> tuple[str, ...]:
+        """The labels a row trains with while ``waiting`` wait (``()``: the row waits whole)."""
+        kept = tuple(label for label in labels if label not in waiting)
+        return kept if kept and (self.settings.multi_label or kept == labels) else ()
+
+    # --- parts (a dataset version as a manifest of immutable parts, see lifecycle/parts.py) ------------
+    partitioned = True
+
+    def labels_of(self, signature: str) -> tuple[str, ...]:
+        """The labels of a :meth:`row_keys` signature."""
+        return tuple(signature.split("|"))
+
+    def part_records(self, uri: str) -> list[bytes]:
+        """The records of a part's file as bytes, unparsed (the fast way to write a training file that
+        keeps some of them whole)."""
+        return stored_records(self.bucket.get(uri.split("/", 3)[3]))
+
+    def part_view(self, rows: Sequence[Row], keep: Sequence[int], waiting: Collection[str]) -> bytes:
+        """The training file of a part: its rows at positions ``keep``, less their waiting labels."""
+        kept = []
+        for position in keep:
+            row = rows[position]
+            labels = self.trains_as(row.labels, waiting)
+            if labels:
+                kept.append(row if labels == row.labels else Row(labels, row.text, row.line))
+        return to_csv(kept, delimiter=self.settings.label_delimiter)
+
+    def training_uri(self, version: str) -> str:
+        """Where a version's training files lie: Comprehend reads every object under this prefix."""
+        return self.bucket.uri(f"{self.settings.datasets_prefix}classifier/{version}/train/")
 
     def merge(self, current: Any, new: Any) -> Merged:
         result = merge(current, new)
@@ -163,19 +218,37 @@ class ClassifierData:
         return [str(p) for p in problems if "but not in the test set" in p.reason]
 
     def trainable(self, merged: Merged) -> list[str]:
-        return check_trainable(
+        reasons = check_trainable(
             merged.label_counts,
             multi_label=self.settings.multi_label,
             min_per_label=self.settings.min_docs_per_label,
             min_total=self.settings.min_docs_total,
             documents=merged.documents,
         )
+        limit = STORED_DATASET_LIMITS.max_file_bytes
+        if merged.size_bytes > limit:
+            reasons.append(
+                f"the training data is {merged.size_bytes} bytes; Comprehend accepts at most {limit}"
+            )
+        return reasons
 
     def write(
         self, merged: Merged, version: str, test: TestSet | None, waiting: dict[str, int] | None = None
     ) -> DatasetRef:
         folder = f"{self.settings.datasets_prefix}classifier/{version}/"
         self.bucket.put(folder + "train.csv", to_csv(merged.data, delimiter=self.settings.label_delimiter))
+        return self.dataset_ref(merged, version, test, self.bucket.uri(folder + "train.csv"), waiting)
+
+    def dataset_ref(
+        self,
+        merged: Merged,
+        version: str,
+        test: TestSet | None,
+        train_uri: str,
+        waiting: dict[str, int] | None,
+    ) -> DatasetRef:
+        """The version's record of its files; writes the test file training gets if it must differ."""
+        folder = f"{self.settings.datasets_prefix}classifier/{version}/"
         test_uri = test.uri if test else ""
         if test:
             known = set(merged.label_counts)
@@ -189,7 +262,7 @@ class ClassifierData:
         return DatasetRef(
             kind=self.kind,
             version=version,
-            train_uri=self.bucket.uri(folder + "train.csv"),
+            train_uri=train_uri,
             test_uri=test_uri,
             test_version=test.version if test else "",
             documents=merged.documents,

@@ -15,10 +15,11 @@ import hashlib
 import json
 import posixpath
 from collections.abc import Collection
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
-from comprehend_al.kinds import Merged, Waiting
+from comprehend_al.kinds import Merged, PartitionedKind, Waiting
+from comprehend_al.lifecycle import parts
 from comprehend_al.lifecycle.deps import Deps
 from comprehend_al.models import BatchOrigin, BatchStatus, DatasetRef, ModelKind
 from comprehend_al.store.dynamo import now_iso
@@ -85,6 +86,10 @@ def compose(
     base_record = registry.dataset(kind, base) if base else None
     if not included and base_record is None:
         return None
+    if getattr(data, "partitioned", False):
+        return _compose_parts(
+            kind, deps, version=version, execution_id=execution_id, reason=reason, exclude=exclude
+        )
     rows = data.load(base_record.dataset) if base_record else data.empty()
     owners: dict[str, tuple[str, str]] = {key: ("base", sig) for key, sig in data.row_keys(rows)}
     merged = Merged(rows, 0, {}, 0, 0, [])
@@ -117,11 +122,7 @@ def compose(
         "base": base,
         "lineage_uri": deps.bucket.uri(lineage_key),
         "waiting": split.waiting,
-        "without": sorted(
-            b.batch_id
-            for b in every
-            if b.batch_id in exclude or b.status in (BatchStatus.HELD, BatchStatus.DROPPED)
-        ),
+        "without": _without(every, exclude),
         "reason": reason,
     }
     registry.put_dataset(
@@ -137,6 +138,68 @@ def compose(
     )
     new = [b for b in included if b.status != BatchStatus.ACCEPTED]
     return Composition(dataset, record, merged, split, included, new)
+
+
+def _compose_parts(
+    kind: ModelKind, deps: Deps, *, version: str, execution_id: str, reason: str, exclude: Collection[str]
+) -> Composition:
+    """:func:`compose` for a kind stored as parts (:mod:`comprehend_al.lifecycle.parts`): new batches are
+    folded onto the current version when it holds every other batch, else the version is composed anew."""
+    data, registry = cast(PartitionedKind, deps.data(kind)), deps.registry
+    every = registry.batches(kind)
+    included = eligible(every, exclude)
+    current = registry.current_record(kind)
+    base = base_version(current)
+    # onto the current version; else onto its parent (the guard held what the current one added)
+    resumed = parts.start(kind, deps, current, base, included)
+    if resumed is None and current is not None and current.parent:
+        resumed = parts.start(kind, deps, registry.dataset(kind, current.parent), base, included)
+    if resumed is None:
+        state, todo = parts.State(), included
+        base_record = registry.dataset(kind, base) if base else None
+        if base_record is not None:  # a version stored as one file: it is read as one part
+            parts.fold(data, deps, kind, state, parts.BASE, base_record.dataset.train_uri, counted=False)
+    else:
+        state, todo = resumed
+    for batch in todo:
+        parts.fold(data, deps, kind, state, batch.batch_id, str(batch.data_uri), counted=parts.counted(batch))
+    test = data.test_set()
+    every_counts, _ = parts.counts(data, state, set())
+    waiting, notes, test_labels = data.waiting_labels(every_counts, test)
+    merged, split = parts.split(data, state, waiting, notes, test_labels)
+    train_uri, manifest_uri, index_uri, size = parts.write(data, deps, kind, version, state, waiting)
+    split = replace(split, trainable=replace(split.trainable, size_bytes=size))
+    dataset = data.dataset_ref(split.trainable, version, test, train_uri, waiting)
+    values = {
+        "batches": [b.batch_id for b in included],
+        "base": base,
+        "lineage_uri": manifest_uri,
+        "index_uri": index_uri,
+        "waiting": waiting,
+        "without": _without(every, exclude),
+        "reason": reason,
+    }
+    registry.put_dataset(
+        dataset,
+        uploads=[b.source for b in included],
+        parent=current.version if current else None,
+        execution_id=execution_id,
+        sources=sorted(s for b in included for s in b.sources),
+        lineage=values,
+    )
+    record = DatasetRecord(
+        version=version, dataset=dataset, parent=current.version if current else None, **values
+    )
+    new = [b for b in included if b.status != BatchStatus.ACCEPTED]
+    return Composition(dataset, record, merged, split, included, new)
+
+
+def _without(every: list[BatchRecord], exclude: Collection[str]) -> list[str]:
+    return sorted(
+        b.batch_id
+        for b in every
+        if b.batch_id in exclude or b.status in (BatchStatus.HELD, BatchStatus.DROPPED)
+    )
 
 
 def new_batch(

@@ -77,7 +77,10 @@ class DatasetRecord(_Record):
     # lineage (versions written before batches existed have none: their rows are one legacy base)
     batches: list[str] | None = None  # ids of the batches it holds, in merge order
     base: str | None = None  # a legacy dataset version whose rows precede every batch
-    lineage_uri: str | None = None  # per batch, the text hashes of the rows it contributes
+    lineage_uri: str | None = None  # per batch, its rows: manifest.json of its parts (lineage.json before)
+    index_uri: str | None = (
+        None  # index.npy: text hash → part and row of every row (versions stored as parts)
+    )
     waiting: dict[str, int] = Field(default_factory=dict)  # labels below the minimum: rows kept, not trained
     without: list[str] = Field(default_factory=list)  # batches left out on purpose (held, dropped)
     reason: str | None = None  # why this version was written (merge, guard, drop)
