@@ -295,7 +295,6 @@ def predict_deps(aws: Any, params: Params, **loop: Any) -> PredictDeps:
         comprehend=FakeEndpoint(CLASSES),
         store=PredictionStore(PREDICTIONS, aws),
         gate=ReviewGate(PREDICTIONS, aws),
-        review=NoReview(),  # type: ignore[arg-type]
         labels=labels,
         registry=Registry(REGISTRY, aws),
     )

@@ -294,6 +294,7 @@ def test_an_uncertain_prediction_is_queued_and_the_selection_starts_its_loop_wit
 ) -> None:
     """Given an uncertain prediction, when classified, then it is queued (no loop yet); when the selection
     runs, then one loop starts with the model's labels and the prediction's id."""
+    from comprehend_al.a2i import loop_name
     from comprehend_al.predict import ClassifyRequest, classify
     from comprehend_al.review_selection import select_for_review
 
@@ -314,6 +315,7 @@ def test_an_uncertain_prediction_is_queued_and_the_selection_starts_its_loop_wit
 
     [(name, flow, content)] = loops.started
     assert selection.started == [result.prediction_id] and flow == FLOW
+    assert name == loop_name(result.prediction_id)
     assert content["labels"] == ["BILLING", "SHIPPING", "TECHNICAL"]
     assert content["items"][0]["id"] == result.prediction_id
 
