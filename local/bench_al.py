@@ -130,12 +130,16 @@ class CachedFeaturizer:
         from local.comprehend.engines.classification import Featurizer
 
         featurizer = Featurizer()
+        self.featurizer = featurizer
         fitted = featurizer.fit_transform(fit_texts)
         extra = featurizer.transform(other_texts) if other_texts else None
         self.matrix = sparse.vstack([fitted, extra], format="csr") if extra is not None else fitted
         self.row: dict[str, int] = {}
         for i, text in enumerate([*fit_texts, *other_texts]):
             self.row.setdefault(text, i)
+
+    def __getattr__(self, name: str) -> Any:  # anything else the engine reads (e.g. ``word_features``)
+        return getattr(self.__dict__["featurizer"], name)
 
     def fit_transform(self, texts: list[str]) -> sparse.csr_matrix:
         return self.transform(texts)
