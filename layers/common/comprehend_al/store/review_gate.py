@@ -77,10 +77,8 @@ class ReviewGate:
         since = str(last.get("ran_at") or "")
         found: list[dict[str, Any]] = []
         for back in range(BUFFER_DAYS, -1, -1):
-            condition = Key("pk").eq(BUFFER_PK_PREFIX + utc_day(now - timedelta(days=back)))
-            if since:
-                condition = condition & Key("sk").gt(since)
-            kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
+            day = Key("pk").eq(BUFFER_PK_PREFIX + utc_day(now - timedelta(days=back)))
+            kwargs: dict[str, Any] = {"KeyConditionExpression": day & Key("sk").gt(since) if since else day}
             while True:
                 with aws_call("Query review buffer"):
                     page = self.table.query(**kwargs)
