@@ -23,7 +23,8 @@ help:
 	@echo "make test        unit, integration and contract tests (offline)"
 	@echo "make test-slow   longer offline end-to-end suites"
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
-	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"]: uncertainty vs random sampling"
+	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [KIND=entities] [ARGS=\"--repeats 5\"]: review selection"
+	@echo "                 strategies vs random sampling: labels to 95% of full-data accuracy"
 	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint, checkov"
 	@echo "make build       sam build (needs python3.13 on PATH)"
 	@echo "make deploy      sam deploy --guided (real AWS account)"
@@ -170,7 +171,7 @@ invoke: $(STAMP)
 
 # Active learning at equal label budgets: uncertainty sampling against random sampling on a real dataset.
 bench-al: $(STAMP) $(ENCODERS_STAMP)
-	$(PY) -m local.bench_al --train $(TRAIN) --test $(TEST) $(ARGS)
+	$(PY) -m local.bench_al $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(ARGS)
 
 clean:
 	-[ ! -x $(CLI) ] || $(CLI) clean

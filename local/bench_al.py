@@ -1,40 +1,44 @@
-"""Pool-based active-learning simulation at equal label budgets, with the local classification engine.
+"""Active learning at equal label budgets: the deployed review selection against random sampling.
 
     python -m local.bench_al --train data/banking77/train.csv --test data/banking77/dev.csv \\
-        [--seed-size N] [--batch K] [--growth G] [--rounds R] [--repeats S] \\
-        [--strategies random,least_confidence,margin,entropy] [--exact-engine]
+        [--seed-size N] [--batch K] [--growth G] [--rounds R] [--repeats S] [--full-curves] \\
+        [--strategies random,margin,margin_clusters,badge] [--exact-engine]
+    python -m local.bench_al --kind entities ...   # the recognizer's benchmark (local.bench_al_entities)
 
 ``--train`` is the unlabelled pool: its labels are revealed only for the documents a strategy sends to
 review. Every strategy starts from the same seed set (stratified: one document per class in turn, so
-``2 x classes`` gives two per class), then each round picks ``K`` pool documents, reveals their labels,
-retrains and scores the ``--test`` set (accuracy, macro F1 over every pool label). The batch grows by
-``--growth`` per round (default 2: with ``K`` = the seed size the labelled set doubles each round, so
-rounds stay few and the curve covers small and large budgets). The engine is also trained once on the
-whole pool: the target is 95 % of that accuracy.
+``2 x classes`` gives two per class). Then each round is one day of the deployed path: the model scores
+the unlabelled pool (the day's traffic), the predictions the review policy's threshold would queue are
+kept (:func:`comprehend_al.review.assess`), and :func:`comprehend_al.batch_selection.select_for_review`,
+the code the ``SelectReview`` function runs, picks the day's budget ``K`` (default: the seed size) among
+them; their labels are revealed, the engine retrains and scores the ``--test`` set (accuracy, macro F1).
+``--growth G`` multiplies the budget each round (default 1: a fixed daily budget). A curve stops at the
+first round reaching the target (``--full-curves``: every round, up to 60 % of the pool). The engine is
+also trained once on the whole pool: the target is 95 % of that accuracy.
 
-Strategies (pure functions of the (n, classes) probability matrix, used on the unlabelled part of the pool):
-``least_confidence`` (largest 1 - top score), ``margin`` (smallest top1 - top2), ``entropy`` (largest
-entropy of the distribution), ``random``.
+Strategies: ``random``, every :class:`comprehend_al.review.Strategy` (``margin``, ``least_confidence``,
+``entropy``: one at a time; ``margin_clusters``, ``badge``: batch diversity with hashed text vectors) and
+``<strategy>@scores`` for the two batch strategies with the scores vector as the representation instead.
+Each strategy uses its default review threshold (``comprehend_al.review.DEFAULT_THRESHOLDS``).
 
-Engine: the real training procedure of ``local.comprehend.engines.classification`` (SVM ⊕ Complement NB,
-C/weight/temperature/power chosen on a held-out split), but by default with its TF-IDF featurizer fitted
-once on the pool texts and cached (features of a document are looked up, not recomputed): refitting the
-character n-grams on every round and featurizing the whole pool to score it costs 5-10 s a round on 2
-cores. The only difference from ``train()`` as the service runs it is that the vocabulary and IDF come from
-the whole (unlabelled) pool instead of the labelled documents; the full-pool model is exactly the service's.
-``--exact-engine`` runs the engine untouched (slow; for checking the proxy on a few points).
+Engine: the real training procedure of ``local.comprehend.engines.classification`` (sparse SVM ⊕ NB blend
+with the sentence-embedding heads, chosen and calibrated on a held-out split), with its TF-IDF featurizer
+fitted once on the pool texts and cached (features of a document are looked up, not recomputed; the
+sentence embeddings are cached per text by the engine itself). The only difference from ``train()`` as the
+service runs it is that the TF-IDF vocabulary and IDF come from the whole (unlabelled) pool instead of the
+labelled documents; the full-pool model, hence the target, is exactly the service's. ``--exact-engine``
+runs the engine untouched (slow; for checking the proxy on a few points).
 
-Per strategy the report gives the mean curve ``[[labels, accuracy, macro_f1], ...]`` over ``--repeats``
-seeds with its spread, the labels needed to reach the target (interpolated linearly in log2(labels) between
-the first round reaching it and the one before; null if never reached within the budget) and the area under
-the learning curve (``auc``: trapezoid over labels, divided by the label range; ``auc_log2``: the same over
-log2(labels), which weighs small budgets as much as large ones). Progress goes to stderr; the last line of
-stdout is one JSON object.
+Per strategy the report gives the labels needed to reach the target per repeat (interpolated linearly in
+log2(labels) between the first round reaching it and the one before; null if never reached), their mean
+and spread, the ratio to random's (paired by repeat: same seed set) with its mean and spread, and the mean
+curve over the rounds every repeat ran. Progress goes to stderr; the last line of stdout is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import random
@@ -437,7 +441,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    report = run(parse_args(argv))
+    """``--kind entities``: the recognizer's benchmark (``local.bench_al_entities``); else this one."""
+    kinds = argparse.ArgumentParser(add_help=False)
+    kinds.add_argument("--kind", choices=("classifier", "entities"), default="classifier")
+    known, rest = kinds.parse_known_args(sys.argv[1:] if argv is None else list(argv))
+    if known.kind == "entities":
+        entities = importlib.import_module("local.bench_al_entities")
+        return int(entities.main(rest))
+    report = run(parse_args(rest))
     print(json.dumps(report))
     return 0
 
