@@ -9,7 +9,7 @@
 review. Every strategy starts from the same seed set (stratified: one document per class in turn, so
 ``2 x classes`` gives two per class). Then each round is one day of the deployed path: the model scores
 the unlabelled pool (the day's traffic), the predictions the review policy's threshold would queue are
-kept (:func:`comprehend_al.review.assess`), and :func:`comprehend_al.batch_selection.select_for_review`,
+kept (:func:`comprehend_al.review.assess`), and :func:`comprehend_al.batch_selection.queue_and_select`,
 the code the ``SelectReview`` function runs, picks the day's budget ``K`` (default: the seed size) among
 them; their labels are revealed, the engine retrains and scores the ``--test`` set (accuracy, macro F1).
 ``--growth G`` multiplies the budget each round (default 1: a fixed daily budget). A curve stops at the
@@ -217,7 +217,7 @@ def pick(
     strategy_ = review.Strategy(name)
     threshold = sim.thresholds.get(name, review.DEFAULT_THRESHOLDS[strategy_])
     policy = review.ReviewPolicy(strategy_, threshold, k)
-    return batch_selection.select_for_review(
+    return batch_selection.queue_and_select(
         probas, texts, policy, vectors=sim.vectors, seed=seed, by_scores=space == "scores"
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from comprehend_al.batch_selection import TextVectors, cold_start, select, select_for_review, uncertainty
+from comprehend_al.batch_selection import TextVectors, cold_start, queue_and_select, select, uncertainty
 from comprehend_al.review import ReviewPolicy, Strategy
 
 TOPICS = {
@@ -94,11 +94,11 @@ def test_uncertainty_measures_and_bad_input() -> None:
         select(scores, ["only one"], 1)
 
 
-def test_select_for_review_picks_only_among_what_classify_would_buffer() -> None:
+def test_queue_and_select_picks_only_among_what_classify_would_buffer() -> None:
     """Given a policy buffering margins below 0.3, then only those compete for the budget."""
     texts = ["sure one", "unsure one", "sure two", "unsure two"]
     scores = np.array([[0.9, 0.1], [0.55, 0.45], [0.8, 0.2], [0.6, 0.4]])
-    picked = select_for_review(scores, texts, ReviewPolicy(Strategy.MARGIN_CLUSTERS, 0.3, 10))
+    picked = queue_and_select(scores, texts, ReviewPolicy(Strategy.MARGIN_CLUSTERS, 0.3, 10))
     assert sorted(picked) == [1, 3]
 
 

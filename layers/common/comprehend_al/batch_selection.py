@@ -116,7 +116,7 @@ class TextVectors:
 
 def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """Spherical k-means (cosine) seeded by greedy k-means++ (each centre the best of a few drawn in
-    proportion to the squared distance, as scikit-learn does): the cluster of each row of ``x`` (unit rows)."""
+    proportion to the squared distance, as scikit-learn does): the cluster of each (unit) row of ``x``."""
     n = len(x)
     trials = 2 + int(math.log(k))
     centers = [int(rng.integers(n))]
@@ -124,10 +124,7 @@ def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     for _ in range(1, k):
         weights = closest.astype(np.float64) ** 2
         total = float(weights.sum())
-        if total <= 0:
-            drawn = rng.integers(n, size=trials)
-        else:
-            drawn = rng.choice(n, size=trials, p=weights / total)
+        drawn = rng.choice(n, size=trials, p=weights / total) if total > 0 else rng.integers(n, size=trials)
         options = np.minimum(closest[None, :], np.clip(1.0 - x[drawn] @ x.T, 0.0, None))
         best = int(np.argmin((options.astype(np.float64) ** 2).sum(axis=1)))
         centers.append(int(drawn[best]))
@@ -235,7 +232,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
-def select_for_review(
+def queue_and_select(
     scores: np.ndarray | Sequence[Sequence[float]],
     texts: Sequence[str],
     policy: ReviewPolicy,
