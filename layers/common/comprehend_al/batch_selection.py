@@ -46,7 +46,7 @@ import numpy as np
 from comprehend_al.review import ReviewPolicy, Strategy, assess
 
 DIMENSIONS = 2048
-CANDIDATE_FACTOR = 4  # margin_clusters: cluster the 4k most uncertain candidates into k groups
+CANDIDATE_FACTOR = 8  # margin_clusters clusters the 8k most uncertain (4k: 11 % more labels on BANKING77)
 BALANCE = 2.0  # at most ceil(BALANCE * k / classes) picks per predicted class while others are available
 KMEANS_ITERATIONS = 8
 WORD = re.compile(r"\w+")
