@@ -53,7 +53,8 @@ def test_hashed_vectors_put_texts_of_one_topic_closer_than_texts_of_another() ->
 
 def test_margin_clusters_spreads_the_budget_over_topics_where_margin_takes_the_most_uncertain_one() -> None:
     """Given one topic whose texts are all slightly more uncertain than the others', when 3 are picked
-    (all 12 are among the 8 x 3 most uncertain), then margin takes 3 of that topic and margin_clusters one of each."""
+    (all 12 are among the 8 x 3 most uncertain), then margin takes 3 of that topic and margin_clusters one
+    of each."""
     texts, topics = corpus(per_topic=4)
     margin_of = {"parcel": 0.02, "refund": 0.06, "login": 0.08}
     scores = (
