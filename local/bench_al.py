@@ -41,11 +41,13 @@ import argparse
 import importlib
 import json
 import math
+import multiprocessing
 import random
 import sys
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +57,6 @@ from unittest import mock
 import numpy as np
 from comprehend_al import batch_selection, review
 from scipy import sparse
-from tqdm import tqdm
 
 DEFAULT_STRATEGIES = ("random", "margin", "margin_clusters", "badge")
 TARGET_FRACTION = 0.95
@@ -327,6 +328,32 @@ def make_engine(args: argparse.Namespace, pool_texts: list[str], test_texts: lis
     )
 
 
+_SIM: Simulation | None = None
+
+
+def run_repeat(
+    sim: Simulation, strategies: list[str], seed: int
+) -> dict[str, list[tuple[int, float, float]]]:
+    """One repeat: every strategy's curve from the same seed set."""
+    texts, labels = sim.pool
+    seed_set = stratified_seed(labels, sim.sizes[0], random.Random(seed))
+    np.random.seed(seed)
+    seed_model = sim.engine.fit([texts[i] for i in seed_set], [labels[i] for i in seed_set])
+    seed_point = (seed_model, evaluate(seed_model, sim.test[0], sim.test[1], sim.classes))
+    curves = {}
+    for strategy in strategies:
+        t1 = time.perf_counter()
+        curves[strategy] = run_strategy(sim, strategy, seed_set, seed, seed_point)
+        points = " ".join(f"{n}:{a:.3f}" for n, a, _ in curves[strategy])
+        log(f"seed {seed} {strategy}: {points} ({time.perf_counter() - t1:.1f} s)")
+    return curves
+
+
+def _run_forked(job: tuple[list[str], int]) -> dict[str, list[tuple[int, float, float]]]:
+    assert _SIM is not None
+    return run_repeat(_SIM, *job)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     started, cpu = time.perf_counter(), time.process_time()
     pool_texts, pool_labels = read_csv(Path(args.train))
@@ -361,21 +388,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
 
     curves: dict[str, list[list[tuple[int, float, float]]]] = {s: [] for s in strategies}
-    progress = tqdm(total=args.repeats * len(strategies), desc="learning curves", unit="curve", disable=None)
-    for rep in range(args.repeats):
-        seed = args.seed + rep
-        seed_set = stratified_seed(pool_labels, sizes[0], random.Random(seed))
-        np.random.seed(seed)
-        seed_model = engine.fit([pool_texts[i] for i in seed_set], [pool_labels[i] for i in seed_set])
-        seed_point = (seed_model, evaluate(seed_model, test_texts, test_labels, classes))
+    jobs = max(1, min(args.jobs, args.repeats))
+    if jobs == 1:
+        done = [run_repeat(sim, strategies, args.seed + rep) for rep in range(args.repeats)]
+    else:  # forked after the full fit: the workers share its cached features and embeddings
+        global _SIM  # handed to the forked workers
+        _SIM = sim
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            done = list(pool.map(_run_forked, [(strategies, args.seed + r) for r in range(args.repeats)]))
+    for repeat in done:
         for strategy in strategies:
-            t1 = time.perf_counter()
-            curve = run_strategy(sim, strategy, seed_set, seed, seed_point)
-            curves[strategy].append(curve)
-            progress.update(1)
-            points = " ".join(f"{n}:{a:.3f}" for n, a, _ in curve)
-            log(f"repeat {rep + 1}/{args.repeats} {strategy}: {points} ({time.perf_counter() - t1:.1f} s)")
-    progress.close()
+            curves[strategy].append(repeat[strategy])
 
     results = {s: summarise(curves[s], target) for s in strategies}
     compare_to_random(results)
@@ -426,6 +450,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="first random seed (repeat i uses seed + i)")
+    parser.add_argument("--jobs", type=int, default=1, help="repeats run side by side in this many processes")
     parser.add_argument(
         "--full-curves", action="store_true", help="run every round (default: a curve stops at the target)"
     )
