@@ -204,6 +204,7 @@ class Simulation:
     target: float | None = None  # stop a curve at the first round reaching it (None: run every round)
     vectors: batch_selection.TextVectors = field(default_factory=batch_selection.TextVectors)
     thresholds: dict[str, float] = field(default_factory=dict)  # the buffer's filter (default: the policy's)
+    seed_set: str = "stratified"  # how the first labels are chosen (first_labels)
 
 
 def pick(
@@ -336,7 +337,7 @@ def run_repeat(
 ) -> dict[str, list[tuple[int, float, float]]]:
     """One repeat: every strategy's curve from the same seed set."""
     texts, labels = sim.pool
-    seed_set = stratified_seed(labels, sim.sizes[0], random.Random(seed))
+    seed_set = first_labels(sim, seed)
     np.random.seed(seed)
     seed_model = sim.engine.fit([texts[i] for i in seed_set], [labels[i] for i in seed_set])
     seed_point = (seed_model, evaluate(seed_model, sim.test[0], sim.test[1], sim.classes))
@@ -347,6 +348,18 @@ def run_repeat(
         points = " ".join(f"{n}:{a:.3f}" for n, a, _ in curves[strategy])
         log(f"seed {seed} {strategy}: {points} ({time.perf_counter() - t1:.1f} s)")
     return curves
+
+
+def first_labels(sim: Simulation, seed: int) -> list[int]:
+    """The seed set: ``stratified`` (one per class in turn: knows the labels, as the same start for every
+    strategy), ``random``, or ``cold_start`` (cluster representatives, as before any model exists)."""
+    texts, labels = sim.pool
+    size = sim.sizes[0]
+    if sim.seed_set == "random":
+        return random.Random(seed).sample(range(len(texts)), size)
+    if sim.seed_set == "cold_start":
+        return batch_selection.cold_start(texts, size, vectors=sim.vectors, seed=seed)
+    return stratified_seed(labels, size, random.Random(seed))
 
 
 def _run_forked(job: tuple[list[str], int]) -> dict[str, list[tuple[int, float, float]]]:
@@ -385,6 +398,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sizes,
         classes,
         None if args.full_curves else target,
+        seed_set=args.seed_set,
     )
 
     curves: dict[str, list[list[tuple[int, float, float]]]] = {s: [] for s in strategies}
@@ -426,6 +440,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "strategies": results,
         "repeats": args.repeats,
         "seed": args.seed,
+        "seed_set": args.seed_set,
         "engine": engine.description,
         "labels_to_target_definition": "per repeat: the first round whose accuracy reaches the target, "
         "interpolated linearly in log2(labels) from the round before; mean and std over the repeats; the "
@@ -451,6 +466,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="first random seed (repeat i uses seed + i)")
     parser.add_argument("--jobs", type=int, default=1, help="repeats run side by side in this many processes")
+    parser.add_argument(
+        "--seed-set",
+        choices=("stratified", "random", "cold_start"),
+        default="stratified",
+        help="the first labels: one per class in turn (default), at random, or cluster representatives",
+    )
     parser.add_argument(
         "--full-curves", action="store_true", help="run every round (default: a curve stops at the target)"
     )
