@@ -51,7 +51,10 @@ def test_json_contract_on_generated_tickets(tmp_path: Path, capsys: pytest.Captu
     test.write_bytes(datagen.to_csv(datagen.generate(80, seed=2)))
     strategies = ["random", "margin", "margin_clusters"]
     argv = ["--train", str(train), "--test", str(test), "--seed-size", "10", "--batch", "10", "--full-curves"]
-    assert main([*argv, "--rounds", "3", "--repeats", "2", "--strategies", ",".join(strategies)]) == 0
+    assert (
+        main([*argv, "--rounds", "3", "--repeats", "2", "--jobs", "2", "--strategies", ",".join(strategies)])
+        == 0
+    )
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
     assert report["pool_size"] == 240 and report["test_size"] == 80 and report["repeats"] == 2
