@@ -23,7 +23,8 @@ help:
 	@echo "make test        unit, integration and contract tests (offline)"
 	@echo "make test-slow   longer offline end-to-end suites"
 	@echo "make bench       TRAIN=path.csv TEST=path.csv [MODE=multi-label] [KIND=entities]"
-	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [ARGS=\"--repeats 5\"] [KIND=entities]: uncertainty vs random"
+	@echo "make bench-al    TRAIN=path.csv TEST=path.csv [KIND=entities] [ARGS=\"--repeats 5\"]: review selection"
+	@echo "                 strategies vs random sampling: labels to 95% of full-data accuracy"
 	@echo "make bench-scale [ARGS=\"--sizes 100000\"]: merge time and peak memory of PrepareTrainingData, 100k/1M rows"
 	@echo "make lint        ruff, mypy, cfn-lint (template + ASL), sam validate --lint, checkov"
 	@echo "make annotation-template  rewrite the A2I worker template of the annotation tool from web/annotate/"
@@ -177,7 +178,7 @@ invoke: $(STAMP)
 # Active learning at equal label budgets: uncertainty sampling against random sampling on a real dataset.
 # KIND=entities: the recognizer's review selection against random (TRAIN/TEST: entity-list folders)
 bench-al: $(STAMP) $(ENCODERS_STAMP)
-	$(PY) -m $(if $(filter entities,$(KIND)),local.bench_al_entities,local.bench_al) --train $(TRAIN) --test $(TEST) $(ARGS)
+	$(PY) -m local.bench_al $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(ARGS)
 
 # How a merge scales: PrepareTrainingData on one upload of 10k rows into current datasets of 100k and 1M rows.
 bench-scale: $(STAMP)

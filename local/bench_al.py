@@ -1,58 +1,65 @@
-"""Pool-based active-learning simulation at equal label budgets, with the local classification engine.
+"""Active learning at equal label budgets: the deployed review selection against random sampling.
 
     python -m local.bench_al --train data/banking77/train.csv --test data/banking77/dev.csv \\
-        [--seed-size N] [--batch K] [--growth G] [--rounds R] [--repeats S] \\
-        [--strategies random,least_confidence,margin,entropy] [--exact-engine]
+        [--seed-size N] [--batch K] [--growth G] [--rounds R] [--repeats S] [--full-curves] \\
+        [--strategies random,margin,margin_clusters,badge] [--exact-engine]
+    python -m local.bench_al --kind entities ...   # the recognizer's benchmark (local.bench_al_entities)
 
 ``--train`` is the unlabelled pool: its labels are revealed only for the documents a strategy sends to
 review. Every strategy starts from the same seed set (stratified: one document per class in turn, so
-``2 x classes`` gives two per class), then each round picks ``K`` pool documents, reveals their labels,
-retrains and scores the ``--test`` set (accuracy, macro F1 over every pool label). The batch grows by
-``--growth`` per round (default 2: with ``K`` = the seed size the labelled set doubles each round, so
-rounds stay few and the curve covers small and large budgets). The engine is also trained once on the
-whole pool: the target is 95 % of that accuracy.
+``2 x classes`` gives two per class). Then each round is one day of the deployed path: the model scores
+the unlabelled pool (the day's traffic), the predictions the review policy's threshold would queue are
+kept (:func:`comprehend_al.review.assess`), and :func:`comprehend_al.batch_selection.queue_and_select`,
+the code the ``SelectReview`` function runs, picks the day's budget ``K`` (default: the seed size) among
+them; their labels are revealed, the engine retrains and scores the ``--test`` set (accuracy, macro F1).
+``--growth G`` multiplies the budget each round (default 1: a fixed daily budget). A curve stops at the
+first round reaching the target (``--full-curves``: every round, up to 60 % of the pool). The engine is
+also trained once on the whole pool: the target is 95 % of that accuracy.
 
-Strategies (pure functions of the (n, classes) probability matrix, used on the unlabelled part of the pool):
-``least_confidence`` (largest 1 - top score), ``margin`` (smallest top1 - top2), ``entropy`` (largest
-entropy of the distribution), ``random``.
+Strategies: ``random``, every :class:`comprehend_al.review.Strategy` (``margin``, ``least_confidence``,
+``entropy``: one at a time; ``margin_clusters``, ``badge``: batch diversity with hashed text vectors) and
+``<strategy>@scores`` for the two batch strategies with the scores vector as the representation instead.
+Each strategy uses its default review threshold (``comprehend_al.review.DEFAULT_THRESHOLDS``).
 
-Engine: the real training procedure of ``local.comprehend.engines.classification`` (SVM ⊕ Complement NB,
-C/weight/temperature/power chosen on a held-out split), but by default with its TF-IDF featurizer fitted
-once on the pool texts and cached (features of a document are looked up, not recomputed): refitting the
-character n-grams on every round and featurizing the whole pool to score it costs 5-10 s a round on 2
-cores. The only difference from ``train()`` as the service runs it is that the vocabulary and IDF come from
-the whole (unlabelled) pool instead of the labelled documents; the full-pool model is exactly the service's.
-``--exact-engine`` runs the engine untouched (slow; for checking the proxy on a few points).
+Engine: the real training procedure of ``local.comprehend.engines.classification`` (sparse SVM ⊕ NB blend
+with the sentence-embedding heads, chosen and calibrated on a held-out split), with its TF-IDF featurizer
+fitted once on the pool texts and cached (features of a document are looked up, not recomputed; the
+sentence embeddings are cached per text by the engine itself). The only difference from ``train()`` as the
+service runs it is that the TF-IDF vocabulary and IDF come from the whole (unlabelled) pool instead of the
+labelled documents; the full-pool model, hence the target, is exactly the service's. ``--exact-engine``
+runs the engine untouched (slow; for checking the proxy on a few points).
 
-Per strategy the report gives the mean curve ``[[labels, accuracy, macro_f1], ...]`` over ``--repeats``
-seeds with its spread, the labels needed to reach the target (interpolated linearly in log2(labels) between
-the first round reaching it and the one before; null if never reached within the budget) and the area under
-the learning curve (``auc``: trapezoid over labels, divided by the label range; ``auc_log2``: the same over
-log2(labels), which weighs small budgets as much as large ones). Progress goes to stderr; the last line of
-stdout is one JSON object.
+Per strategy the report gives the labels needed to reach the target per repeat (interpolated linearly in
+log2(labels) between the first round reaching it and the one before; null if never reached), their mean
+and spread, the ratio to random's (paired by repeat: same seed set) with its mean and spread, and the mean
+curve over the rounds every repeat ran. Progress goes to stderr; the last line of stdout is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
+import multiprocessing
 import random
+import resource
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import numpy as np
+from comprehend_al import batch_selection, review
 from scipy import sparse
-from tqdm import tqdm
 
-STRATEGIES = ("random", "least_confidence", "margin", "entropy")
+DEFAULT_STRATEGIES = ("random", "margin", "margin_clusters", "badge")
 TARGET_FRACTION = 0.95
 DEFAULT_MAX_POOL_FRACTION = 0.6  # default --rounds: grow the labelled set up to this share of the pool
 
@@ -61,54 +68,19 @@ def log(message: str) -> None:
     print(f"[bench-al] {message}", file=sys.stderr, flush=True)
 
 
-# --- selection strategies (pure functions) ------------------------------------------------------------
-def _as_matrix(probas: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
-    p = np.asarray(probas, dtype=np.float64)
-    if p.ndim != 2:
-        raise ValueError("probas must be a (documents, classes) matrix")
-    return p
-
-
-def _top(scores: np.ndarray, k: int) -> list[int]:
-    """Indices of the ``k`` largest ``scores``, largest first; ties → the lower index first."""
-    k = max(0, min(k, len(scores)))
-    order = np.argsort(-scores, kind="stable")
-    return [int(i) for i in order[:k]]
-
-
-def select_least_confidence(probas: Sequence[Sequence[float]] | np.ndarray, k: int) -> list[int]:
-    """The ``k`` documents whose best score is lowest (largest 1 - top score)."""
-    p = _as_matrix(probas)
-    return _top(1.0 - p.max(axis=1), k)
-
-
-def select_margin(probas: Sequence[Sequence[float]] | np.ndarray, k: int) -> list[int]:
-    """The ``k`` documents with the smallest gap between their two best scores."""
-    p = _as_matrix(probas)
-    if p.shape[1] < 2:
-        return _top(np.zeros(len(p)), k)
-    two = -np.partition(-p, 1, axis=1)[:, :2]
-    return _top(-(two[:, 0] - two[:, 1]), k)
-
-
-def select_entropy(probas: Sequence[Sequence[float]] | np.ndarray, k: int) -> list[int]:
-    """The ``k`` documents whose predicted distribution has the largest entropy."""
-    p = _as_matrix(probas)
-    p = p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
-    entropy = -np.sum(np.where(p > 0, p * np.log(np.clip(p, 1e-300, None)), 0.0), axis=1)
-    return _top(entropy, k)
-
-
+# --- selection: the deployed path's module ---------------------------------------------------------------
 def select_random(n: int, k: int, rng: random.Random) -> list[int]:
     """``k`` of ``range(n)`` uniformly at random."""
     return rng.sample(range(n), max(0, min(k, n)))
 
 
-UNCERTAINTY: dict[str, Callable[[np.ndarray, int], list[int]]] = {
-    "least_confidence": select_least_confidence,
-    "margin": select_margin,
-    "entropy": select_entropy,
-}
+def strategy_names() -> list[str]:
+    """``random``, every :class:`batch_selection.Strategy`, and ``<strategy>@scores`` (scores as vectors)."""
+    names = [s.value for s in review.Strategy]
+    return ["random", *names, *(f"{n}@scores" for n in names if n in SPATIAL)]
+
+
+SPATIAL = {review.Strategy.MARGIN_CLUSTERS.value, review.Strategy.BADGE.value}
 
 
 # --- data, schedule, seed set ---------------------------------------------------------------------------
@@ -164,12 +136,16 @@ class CachedFeaturizer:
         from local.comprehend.engines.classification import Featurizer
 
         featurizer = Featurizer()
+        self.featurizer = featurizer
         fitted = featurizer.fit_transform(fit_texts)
         extra = featurizer.transform(other_texts) if other_texts else None
         self.matrix = sparse.vstack([fitted, extra], format="csr") if extra is not None else fitted
         self.row: dict[str, int] = {}
         for i, text in enumerate([*fit_texts, *other_texts]):
             self.row.setdefault(text, i)
+
+    def __getattr__(self, name: str) -> Any:  # anything else the engine reads (e.g. ``word_features``)
+        return getattr(self.__dict__["featurizer"], name)
 
     def fit_transform(self, texts: list[str]) -> sparse.csr_matrix:
         return self.transform(texts)
@@ -217,43 +193,69 @@ def evaluate(model: Any, texts: list[str], truth: list[str], classes: list[str])
 
 
 # --- the simulation -------------------------------------------------------------------------------------
+@dataclass
+class Simulation:
+    """What every learning curve shares: the engine, pool and test set, the label schedule, the target."""
+
+    engine: Engine
+    pool: tuple[list[str], list[str]]
+    test: tuple[list[str], list[str]]
+    sizes: list[int]
+    classes: list[str]
+    target: float | None = None  # stop a curve at the first round reaching it (None: run every round)
+    vectors: batch_selection.TextVectors = field(default_factory=batch_selection.TextVectors)
+    thresholds: dict[str, float] = field(default_factory=dict)  # the buffer's filter (default: the policy's)
+    seed_set: str = "stratified"  # how the first labels are chosen (first_labels)
+
+
+def pick(
+    sim: Simulation, strategy: str, model: Any, candidates: np.ndarray, k: int, rng: random.Random, seed: int
+) -> list[int]:
+    """Positions in ``candidates`` to label next: random, or the deployed path's :func:`select`."""
+    if strategy == "random":
+        return select_random(len(candidates), k, rng)
+    name, _, space = strategy.partition("@")
+    texts = [sim.pool[0][i] for i in candidates]
+    probas = np.asarray(model.scores(texts))
+    strategy_ = review.Strategy(name)
+    threshold = sim.thresholds.get(name, review.DEFAULT_THRESHOLDS[strategy_])
+    policy = review.ReviewPolicy(strategy_, threshold, k)
+    return batch_selection.queue_and_select(
+        probas, texts, policy, vectors=sim.vectors, seed=seed, by_scores=space == "scores"
+    )
+
+
 def run_strategy(
+    sim: Simulation,
     strategy: str,
-    engine: Engine,
-    pool: tuple[list[str], list[str]],
-    test: tuple[list[str], list[str]],
     seed_set: list[int],
-    sizes: list[int],
-    classes: list[str],
     seed: int,
     seed_point: tuple[Any, tuple[float, float]] | None = None,
 ) -> list[tuple[int, float, float]]:
-    """One learning curve: ``[(labels, accuracy, macro_f1), ...]``, one point per size in ``sizes``."""
-    texts, labels = pool
+    """One learning curve: ``[(labels, accuracy, macro_f1), ...]``, one point per size in ``sim.sizes``
+    (fewer when it reaches ``sim.target``: the curve stops there)."""
+    texts, labels = sim.pool
     rng = random.Random(f"{seed}:{strategy}")
     labelled = list(seed_set)
     in_labelled = np.zeros(len(texts), dtype=bool)
     in_labelled[labelled] = True
     curve: list[tuple[int, float, float]] = []
-    for r, size in enumerate(sizes):
+    for r, size in enumerate(sim.sizes):
         if r == 0 and seed_point is not None:
             model, (acc, f1) = seed_point
         else:
             if r > 0:
-                k = size - len(labelled)
                 candidates = np.flatnonzero(~in_labelled)
-                if strategy == "random":
-                    picked = select_random(len(candidates), k, rng)
-                else:
-                    probas = model.scores([texts[i] for i in candidates])
-                    picked = UNCERTAINTY[strategy](probas, k)
+                picked = pick(sim, strategy, model, candidates, size - len(labelled), rng, seed * 1000 + r)
                 new = [int(candidates[j]) for j in picked]
                 labelled.extend(new)
                 in_labelled[new] = True
             np.random.seed(seed)  # LinearSVC draws from numpy's global generator
-            model = engine.fit([texts[i] for i in labelled], [labels[i] for i in labelled])
-            acc, f1 = evaluate(model, test[0], test[1], classes)
+            model = sim.engine.fit([texts[i] for i in labelled], [labels[i] for i in labelled])
+            acc, f1 = evaluate(model, sim.test[0], sim.test[1], sim.classes)
         curve.append((len(labelled), acc, f1))
+        if sim.target is not None and acc >= sim.target:
+            break
     return curve
 
 
@@ -279,71 +281,112 @@ def labels_to_target(curve: Sequence[Sequence[float]], target: float, log_axis: 
     return None
 
 
-def area_under_curve(curve: Sequence[Sequence[float]], log_axis: bool = False) -> float:
-    """Mean accuracy over the budget: trapezoid over labels (or log2 labels), divided by its range."""
-    if len(curve) < 2:
-        return float(curve[0][1]) if curve else 0.0
-    x = np.array([math.log2(p[0]) if log_axis else float(p[0]) for p in curve])
-    y = np.array([float(p[1]) for p in curve])
-    width = float(x[-1] - x[0])
-    if width <= 0:
-        return float(y.mean())
-    return float(np.sum((x[1:] - x[:-1]) * (y[1:] + y[:-1]) / 2) / width)
-
-
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
 def summarise(curves: list[list[tuple[int, float, float]]], target: float) -> dict[str, Any]:
-    """Mean curve with its spread, labels to target (mean curve and per repeat), AUCs, over the repeats."""
-    arr = np.array(curves, dtype=np.float64)  # (repeats, rounds, 3)
+    """Labels to target per repeat with mean and spread; the mean curve over the rounds every repeat ran."""
+    common = min(len(c) for c in curves)
+    arr = np.array([c[:common] for c in curves], dtype=np.float64)  # (repeats, rounds, 3)
     mean, std = arr.mean(axis=0), arr.std(axis=0)
-    mean_curve = [[round(p[0]), round(p[1], 4), round(p[2], 4)] for p in mean]
     per_run = [labels_to_target(c, target) for c in curves]
     reached = [v for v in per_run if v is not None]
-    aucs = [area_under_curve(c) for c in curves]
-    aucs_log = [area_under_curve(c, log_axis=True) for c in curves]
+    complete = len(reached) == len(per_run)
     return {
-        "labels_to_target": _round(labels_to_target(mean_curve, target), 1),
+        "labels_to_target_mean": _round(float(np.mean(reached)), 1) if complete else None,
+        "labels_to_target_std": _round(float(np.std(reached)), 1) if complete else None,
         "labels_to_target_runs": [_round(v, 1) for v in per_run],
-        "labels_to_target_mean": _round(float(np.mean(reached)), 1) if len(reached) == len(per_run) else None,
-        "labels_to_target_std": _round(float(np.std(reached)), 1) if len(reached) == len(per_run) else None,
-        "curve": mean_curve,
+        "curve": [[round(p[0]), round(p[1], 4), round(p[2], 4)] for p in mean],
         "curve_std": [[round(m[0]), round(s[1], 4), round(s[2], 4)] for m, s in zip(mean, std, strict=True)],
-        "auc": round(float(np.mean(aucs)), 4),
-        "auc_std": round(float(np.std(aucs)), 4),
-        "auc_log2": round(float(np.mean(aucs_log)), 4),
-        "auc_log2_std": round(float(np.std(aucs_log)), 4),
+        "curves": [[[n, round(a, 4)] for n, a, _ in c] for c in curves],
     }
 
 
+def compare_to_random(results: dict[str, dict[str, Any]]) -> None:
+    """Each strategy's labels to target over random's, per repeat (same seed set): mean and spread."""
+    base = results.get("random", {}).get("labels_to_target_runs")
+    for summary in results.values():
+        runs = summary["labels_to_target_runs"]
+        ratios = [a / b for a, b in zip(runs, base or [], strict=False) if a is not None and b]
+        ok = bool(base) and len(ratios) == len(runs)
+        summary["ratio_to_random_runs"] = [round(r, 4) for r in ratios] if ok else None
+        summary["ratio_to_random_mean"] = round(float(np.mean(ratios)), 4) if ok else None
+        summary["ratio_to_random_std"] = round(float(np.std(ratios)), 4) if ok else None
+
+
+def make_engine(args: argparse.Namespace, pool_texts: list[str], test_texts: list[str]) -> Engine:
+    if args.exact_engine:
+        return Engine(None, "local classification engine, uncached (features refitted every round)")
+    t0 = time.perf_counter()
+    cached = CachedFeaturizer(pool_texts, test_texts)
+    log(f"features cached ({cached.matrix.shape[1]} columns) in {time.perf_counter() - t0:.1f} s")
+    return Engine(
+        cached,
+        "local classification engine (local.comprehend.engines.classification.train: sparse SVM + NB blend "
+        "with sentence-embedding heads, held-out calibration), its TF-IDF featurizer fitted once on the pool "
+        "texts and cached (embeddings are cached per text by the engine); the full-pool model is the "
+        "service's",
+    )
+
+
+_SIM: Simulation | None = None
+
+
+def run_repeat(
+    sim: Simulation, strategies: list[str], seed: int
+) -> dict[str, list[tuple[int, float, float]]]:
+    """One repeat: every strategy's curve from the same seed set."""
+    texts, labels = sim.pool
+    seed_set = first_labels(sim, seed)
+    np.random.seed(seed)
+    seed_model = sim.engine.fit([texts[i] for i in seed_set], [labels[i] for i in seed_set])
+    seed_point = (seed_model, evaluate(seed_model, sim.test[0], sim.test[1], sim.classes))
+    curves = {}
+    for strategy in strategies:
+        t1 = time.perf_counter()
+        curves[strategy] = run_strategy(sim, strategy, seed_set, seed, seed_point)
+        points = " ".join(f"{n}:{a:.3f}" for n, a, _ in curves[strategy])
+        log(f"seed {seed} {strategy}: {points} ({time.perf_counter() - t1:.1f} s)")
+    return curves
+
+
+def first_labels(sim: Simulation, seed: int) -> list[int]:
+    """The seed set: ``stratified`` (one per class in turn: knows the labels, as the same start for every
+    strategy), ``random``, or ``cold_start`` (cluster representatives, as before any model exists)."""
+    texts, labels = sim.pool
+    size = sim.sizes[0]
+    if sim.seed_set == "random":
+        return random.Random(seed).sample(range(len(texts)), size)
+    if sim.seed_set == "cold_start":
+        return batch_selection.cold_start(texts, size, vectors=sim.vectors, seed=seed)
+    return stratified_seed(labels, size, random.Random(seed))
+
+
+def _run_forked(job: tuple[list[str], int]) -> dict[str, list[tuple[int, float, float]]]:
+    assert _SIM is not None
+    return run_repeat(_SIM, *job)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return float(usage.ru_utime + usage.ru_stime)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     pool_texts, pool_labels = read_csv(Path(args.train))
     test_texts, test_labels = read_csv(Path(args.test))
     classes = sorted(set(pool_labels))
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    unknown = [s for s in strategies if s not in STRATEGIES]
+    unknown = [s for s in strategies if s not in strategy_names()]
     if unknown or not strategies:
-        raise SystemExit(f"unknown strategies {unknown}; choose from {', '.join(STRATEGIES)}")
+        raise SystemExit(f"unknown strategies {unknown}; choose from {', '.join(strategy_names())}")
     seed_size = args.seed_size or max(20, 2 * len(classes))
     batch = args.batch or seed_size
     sizes = schedule(len(pool_texts), seed_size, batch, args.growth, args.rounds)
     log(f"pool {len(pool_texts)} documents, {len(classes)} classes; test {len(test_texts)}; labels {sizes}")
-
-    if args.exact_engine:
-        engine = Engine(None, "local classification engine, uncached (features refitted every round)")
-    else:
-        t0 = time.perf_counter()
-        cached = CachedFeaturizer(pool_texts, test_texts)
-        log(f"features cached ({cached.matrix.shape[1]} columns) in {time.perf_counter() - t0:.1f} s")
-        engine = Engine(
-            cached,
-            "local classification engine (local.comprehend.engines.classification.train: SVM + NB blend, "
-            "held-out calibration), TF-IDF featurizer fitted once on the pool texts and cached; "
-            "the full-pool model is identical to the service's",
-        )
+    engine = make_engine(args, pool_texts, test_texts)
 
     t0 = time.perf_counter()
     np.random.seed(0)
@@ -354,40 +397,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         f"full pool: accuracy {full_acc:.4f}, macro F1 {full_f1:.4f} ({time.perf_counter() - t0:.1f} s); "
         f"target {target:.4f}"
     )
+    sim = Simulation(
+        engine,
+        (pool_texts, pool_labels),
+        (test_texts, test_labels),
+        sizes,
+        classes,
+        None if args.full_curves else target,
+        seed_set=args.seed_set,
+    )
 
     curves: dict[str, list[list[tuple[int, float, float]]]] = {s: [] for s in strategies}
-    progress = tqdm(total=args.repeats * len(strategies), desc="learning curves", unit="curve", disable=None)
-    for rep in range(args.repeats):
-        seed = args.seed + rep
-        seed_set = stratified_seed(pool_labels, sizes[0], random.Random(seed))
-        np.random.seed(seed)
-        seed_model = engine.fit([pool_texts[i] for i in seed_set], [pool_labels[i] for i in seed_set])
-        seed_point = (seed_model, evaluate(seed_model, test_texts, test_labels, classes))
+    jobs = max(1, min(args.jobs, args.repeats))
+    if jobs == 1:
+        done = [run_repeat(sim, strategies, args.seed + rep) for rep in range(args.repeats)]
+    else:  # forked after the full fit: the workers share its cached features and embeddings
+        global _SIM  # handed to the forked workers
+        _SIM = sim
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            done = list(pool.map(_run_forked, [(strategies, args.seed + r) for r in range(args.repeats)]))
+    for repeat in done:
         for strategy in strategies:
-            t1 = time.perf_counter()
-            curve = run_strategy(
-                strategy,
-                engine,
-                (pool_texts, pool_labels),
-                (test_texts, test_labels),
-                seed_set,
-                sizes,
-                classes,
-                seed,
-                seed_point,
-            )
-            curves[strategy].append(curve)
-            progress.update(1)
-            points = " ".join(f"{n}:{a:.3f}" for n, a, _ in curve)
-            log(f"repeat {rep + 1}/{args.repeats} {strategy}: {points} ({time.perf_counter() - t1:.1f} s)")
-    progress.close()
+            curves[strategy].append(repeat[strategy])
 
     results = {s: summarise(curves[s], target) for s in strategies}
-    if "random" in results and results["random"]["labels_to_target"]:
-        base = results["random"]["labels_to_target"]
-        for summary in results.values():
-            ltt = summary["labels_to_target"]
-            summary["label_saving_vs_random"] = None if ltt is None else round(1 - ltt / base, 4)
+    compare_to_random(results)
+    ranked = [s for s in strategies if s != "random" and results[s]["ratio_to_random_mean"] is not None]
+    best = min(ranked, key=lambda s: results[s]["ratio_to_random_mean"], default=None)
     return {
         "train": str(args.train),
         "test": str(args.test),
@@ -399,15 +436,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "target_fraction": TARGET_FRACTION,
         "target": round(target, 4),
         "schedule": sizes,
+        "best": best,
+        "best_ratio_to_random_mean": results[best]["ratio_to_random_mean"] if best else None,
+        "best_ratio_to_random_std": results[best]["ratio_to_random_std"] if best else None,
+        "labels_to_target": {s: results[s]["labels_to_target_mean"] for s in strategies},
+        "labels_to_target_std": {s: results[s]["labels_to_target_std"] for s in strategies},
+        "ratio_to_random": {s: results[s]["ratio_to_random_mean"] for s in strategies},
+        "ratio_to_random_std": {s: results[s]["ratio_to_random_std"] for s in strategies},
         "strategies": results,
         "repeats": args.repeats,
         "seed": args.seed,
+        "seed_set": args.seed_set,
         "engine": engine.description,
-        "labels_to_target_definition": "first round whose accuracy reaches the target, interpolated linearly "
-        "in log2(labels) from the round before; on the mean curve (labels_to_target) and per repeat (_runs)",
-        "auc_definition": "mean accuracy over the label budget: trapezoid over labels (auc) or log2 labels "
-        "(auc_log2), divided by the axis range; mean over repeats",
+        "labels_to_target_definition": "per repeat: the first round whose accuracy reaches the target, "
+        "interpolated linearly in log2(labels) from the round before; mean and std over the repeats; the "
+        "ratio to random pairs repeats with the same seed set",
         "seconds": round(time.perf_counter() - started, 1),
+        "cpu_seconds": round(time.process_time() - cpu + _children_cpu(), 1),  # with --jobs' workers
     }
 
 
@@ -416,14 +461,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train", required=True, help="the unlabelled pool, LABEL,text CSV")
     parser.add_argument("--test", required=True, help="the test set, LABEL,text CSV")
     parser.add_argument("--seed-size", type=int, default=None, help="seed labels (default max(20, 2/class))")
-    parser.add_argument("--batch", type=int, default=None, help="first batch (default: the seed size)")
-    parser.add_argument("--growth", type=float, default=2.0, help="batch growth per round (default 2)")
+    parser.add_argument(
+        "--batch", type=int, default=None, help="labels per round, the daily budget (default: the seed size)"
+    )
+    parser.add_argument("--growth", type=float, default=1.0, help="batch growth per round (default 1)")
     parser.add_argument(
         "--rounds", type=int, default=None, help="rounds after the seed (default: up to 60%% of the pool)"
     )
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0, help="first random seed (repeat i uses seed + i)")
+    parser.add_argument("--jobs", type=int, default=1, help="repeats run side by side in this many processes")
+    parser.add_argument(
+        "--seed-set",
+        choices=("stratified", "random", "cold_start"),
+        default="stratified",
+        help="the first labels: one per class in turn (default), at random, or cluster representatives",
+    )
+    parser.add_argument(
+        "--full-curves", action="store_true", help="run every round (default: a curve stops at the target)"
+    )
     parser.add_argument(
         "--exact-engine", action="store_true", help="run the engine uncached, as the service does (slow)"
     )
@@ -436,7 +493,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    report = run(parse_args(argv))
+    """``--kind entities``: the recognizer's benchmark (``local.bench_al_entities``); else this one."""
+    kinds = argparse.ArgumentParser(add_help=False)
+    kinds.add_argument("--kind", choices=("classifier", "entities"), default="classifier")
+    known, rest = kinds.parse_known_args(sys.argv[1:] if argv is None else list(argv))
+    if known.kind == "entities":
+        entities = importlib.import_module("local.bench_al_entities")
+        return int(entities.main(rest))
+    report = run(parse_args(rest))
     print(json.dumps(report))
     return 0
 

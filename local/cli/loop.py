@@ -126,12 +126,12 @@ def loop(args: argparse.Namespace) -> int:
     test = datagen.generate(300, seed=99, blur=blur)
     seed = datagen.generate(50, seed=1, blur=blur)
     parameters = {
-        "ReviewStrategy": "margin",
+        "ReviewStrategy": "margin_clusters",  # the deployed default; the budget here takes every queued one
         "ReviewThreshold": str(args.threshold),
         "ReviewDailyBudget": "10000",
         "RetrainBatchSize": str(args.batch),
     }
-    say("Active-learning loop on the offline stack: /classify → review of uncertain predictions (A2I) →")
+    say("Active-learning loop on the offline stack: /classify → the day's review selection (A2I) →")
     say(
         f"labelled uploads → retraining. Review: margin < {args.threshold}; batches of {args.batch} labels.\n"
     )
@@ -147,10 +147,13 @@ def loop(args: argparse.Namespace) -> int:
         for number in range(1, args.rounds + 1):
             stream = datagen.generate(args.stream, seed=1000 + number, blur=blur)
             truth = {t.text: t.label for t in stream}
-            selected = 0
+            queued = 0
             for ticket in bar(stream, f"Round {number}: /classify", unit="ticket"):
                 answer = api(s, "ClassifyFunction", "classify/text.json", {"text": ticket.text})
-                selected += bool(answer["review"]["selected"])
+                queued += answer["review"]["reason"] == "queued"
+            select = json.loads((ROOT / "events" / "select_review" / "scheduled.json").read_text())
+            selection, _ = s.env.router.invoke("SelectReviewFunction", select)  # the day's review selection
+            selected = len(selection["started"]) if isinstance(selection, dict) else 0
             reviewed = 0
             for human_loop in s.env.a2i.pending():  # the automatic reviewer
                 items = human_loop["inputContent"]["items"]
@@ -159,7 +162,8 @@ def loop(args: argparse.Namespace) -> int:
             flush = json.loads((ROOT / "events" / "flush_labels" / "scheduled.json").read_text())
             s.env.router.invoke("FlushLabelsFunction", flush)  # the schedule flushes what is left
             say(
-                f"Round {number}: {len(stream)} tickets classified, {selected} uncertain, {reviewed} reviewed"
+                f"Round {number}: {len(stream)} tickets classified, {queued} uncertain, {selected} selected, "
+                f"{reviewed} reviewed"
             )
             round_started = time.monotonic()
             with s.steps(f"Round {number}: retraining") as steps:

@@ -104,6 +104,10 @@ EXEMPT: dict[tuple[str, str], str] = {
         "Lambda's asynchronous invocation sends a failed event to the dead-letter queue (EventInvokeConfig "
         "OnFailure) with the function's role; the handler never calls SQS"
     ),
+    ("SelectReviewFunction", "sqs:SendMessage"): (
+        "Lambda's asynchronous invocation sends a failed event to the dead-letter queue (EventInvokeConfig "
+        "OnFailure) with the function's role; the handler never calls SQS"
+    ),
     **{
         (STATE_MACHINE_ROLE, action): (
             "Step Functions sets up CloudWatch Logs delivery with these when the state machine is created "
@@ -239,13 +243,17 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
             "SUCCEEDED",
         )
 
-    # the loop (RetrainBatchSize 3): an uncertain prediction goes to review; feedback by id and by text,
-    # the third label (feedback) writes a training upload; a completed review is the next third label;
-    # the schedule flushes what is left; a human loop that fails to start gives back its budget
+    # the loop (RetrainBatchSize 3): an uncertain prediction is queued and the selection sends it to
+    # review; feedback by id and by text, the third label (feedback) writes a training upload; a completed
+    # review is the next third label; the schedule flushes what is left; a human loop that fails to start
+    # gives back its budget
     text = 'I was charged twice, and the parcel with my "new" router never arrived'
     prediction = _api(env, "ClassifyFunction", "classify/text.json", {"text": text})
-    assert prediction["review"]["selected"] is True, prediction
+    assert prediction["review"]["reason"] == "queued", prediction
     pid = prediction["prediction_id"]
+    select = json.loads((EVENTS / "select_review" / "scheduled.json").read_text())
+    selected, error = router.invoke("SelectReviewFunction", select)
+    assert error is None and selected["started"] == [pid], selected
     _feedback(env, {"prediction_id": pid, "label": "SHIPPING"}, upload=False)
     _feedback(env, {"text": "refund please", "label": "BILLING"}, upload=False)
     _feedback(env, {"text": "login fails", "label": "TECHNICAL"}, upload=True)
@@ -260,10 +268,9 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     flushed, error = router.invoke("FlushLabelsFunction", flush)
     assert error is None and flushed, flushed
     a2i.faults.fail("StartHumanLoop", "ServiceQuotaExceededException")
-    failed = _api(
-        env, "ClassifyFunction", "classify/text.json", {"text": "my parcel and my bill, both wrong"}
-    )
-    assert failed["review"]["reason"] == "review_failed", failed
+    _api(env, "ClassifyFunction", "classify/text.json", {"text": "my parcel and my bill, both wrong"})
+    failed, error = router.invoke("SelectReviewFunction", select)
+    assert error is None and failed["skipped"]["review_failed"] == 1, failed
 
     # the reconciler: a lock of an execution that is gone, an endpoint nothing points at, an upload no
     # event delivered; it releases, deletes, starts an execution (which merges the upload)

@@ -48,6 +48,7 @@ def test_the_template_has_async_sources(template: dict[str, Any]) -> None:
         "ProcessReviewFunction.HumanLoopCompleted",
         "ReconcileFunction.ExecutionEnded",
         "ReconcileFunction.Schedule",
+        "SelectReviewFunction.Schedule",
     ]
 
 
@@ -60,6 +61,7 @@ def test_the_template_has_async_sources(template: dict[str, Any]) -> None:
         ("ReconcileFunction", "Schedule"),
         ("ReconcileFunction", "ExecutionEnded"),
         ("MonitorFunction", "Schedule"),
+        ("SelectReviewFunction", "Schedule"),
     ],
 )
 def test_every_rule_target_retries_then_dead_letters(
@@ -80,7 +82,13 @@ def test_functions_invoked_asynchronously_retry_then_dead_letter(template: dict[
     Then Lambda retries it and sends the event to the dead-letter queue (EventInvokeConfig OnFailure)."""
     functions = functions_in(template)
     targets = {r for r, _, _ in _async_events(template) if r in functions}
-    assert targets == {"ProcessReviewFunction", "FlushLabelsFunction", "ReconcileFunction", "MonitorFunction"}
+    assert targets == {
+        "ProcessReviewFunction",
+        "FlushLabelsFunction",
+        "ReconcileFunction",
+        "MonitorFunction",
+        "SelectReviewFunction",
+    }
     for name in sorted(targets):
         config = functions[name]["Properties"]["EventInvokeConfig"]
         assert config["MaximumRetryAttempts"] == 2, name

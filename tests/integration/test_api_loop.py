@@ -92,6 +92,15 @@ def classify(env: Offline, text: str) -> tuple[int, dict[str, Any]]:
     return call(env, "ClassifyFunction", api_event("classify", "text.json", {"text": text}))
 
 
+def select_review(env: Offline) -> dict[str, Any]:
+    """The scheduled SelectReview, invoked with its sample event."""
+    result, error = env.router.invoke(
+        "SelectReviewFunction", json.loads((EVENTS / "select_review" / "scheduled.json").read_text())
+    )
+    assert error is None, result
+    return dict(result)
+
+
 def feedback(env: Offline, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return call(env, "FeedbackFunction", api_event("feedback", "by_text.json", body))
 
@@ -130,14 +139,15 @@ def test_classify_before_any_model_is_503_and_bad_requests_are_400(loop: Loop) -
 
 def test_the_loop_from_classification_to_a_training_upload(loop: Loop) -> None:
     """Given a first model trained from an upload, when texts are classified, reviewed and corrected, then
-    predictions are recorded, the uncertain one goes to A2I with the model's labels, feedback is checked
+    predictions are recorded, the uncertain one is queued and the scheduled selection sends it to A2I with the
+    model's labels (once per text), feedback is checked
     against them, and the fifth buffered label writes exactly one upload that the lifecycle trains on."""
     env = loop.env
     train_first_model(env)
     active_version = env.stack.active().version
     labels = sorted(datagen.TOPICS)
 
-    # classify: scores, model version, recorded (without its text), sent to review
+    # classify: scores, model version, recorded (without its text), queued for review
     text = 'I was charged twice, and the parcel with my "new" router never arrived'
     status, prediction = classify(env, text)
     assert status == 200, prediction
@@ -145,27 +155,30 @@ def test_the_loop_from_classification_to_a_training_upload(loop: Loop) -> None:
     assert prediction["label"] == prediction["classes"][0]["Name"]
     assert prediction["score"] == max(c["Score"] for c in prediction["classes"])
     assert prediction["model_version"] == active_version
-    assert prediction["review"]["selected"] is True, prediction["review"]
+    assert prediction["review"]["reason"] == "queued", prediction["review"]
     pid = prediction["prediction_id"]
+    assert loop.a2i.pending() == []
+
+    # the scheduled selection picks it: one human loop, with its id and the model's labels as choices
+    selection = select_review(env)
+    assert (selection["candidates"], selection["started"]) == (1, [pid]), selection
     items = predictions_table(env).query(
         KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"PRED#{pid}"}
     )["Items"]
     stored = {i["sk"]: i for i in items}
     assert stored["PREDICTION"]["model_version"] == active_version and "expires_at" in stored["PREDICTION"]
     assert "text" not in stored["PREDICTION"] and stored["REVIEW"]["text"] == text
-
-    # the human loop: one item with its id, the model's labels as choices
     [pending] = loop.a2i.pending()
     content = pending["inputContent"]
     assert pending["flowDefinitionArn"] == FLOW
-    assert pending["humanLoopName"] == prediction["review"]["human_loop_name"]
+    assert pending["humanLoopName"] == stored["REVIEW"]["human_loop_name"]
     assert [i["id"] for i in content["items"]] == [pid] and content["items"][0]["text"] == text
     assert content["labels"] == labels
 
-    # the same text again is not reviewed twice
+    # the same text, classified again, is not reviewed twice
     status, again = classify(env, "  " + text + " ")
-    assert status == 200 and again["review"] == {**again["review"], "selected": False, "reason": "duplicate"}
-    assert len(loop.a2i.pending()) == 1
+    assert status == 200 and again["review"]["reason"] == "queued"
+    assert select_review(env)["skipped"]["duplicate"] == 1 and len(loop.a2i.pending()) == 1
 
     # feedback: known label buffered; unknown label 400; unknown prediction 404
     status, body = feedback(env, {"prediction_id": pid, "label": "SHIPPING"})

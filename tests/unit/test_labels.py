@@ -279,11 +279,6 @@ class FakeEndpoint:
         return {"Classes": self.classes}
 
 
-class NoReview:
-    def start(self, name: str, flow: str, content: dict[str, Any]) -> str:
-        raise AssertionError("review is not configured in these tests")
-
-
 CLASSES = [
     {"Name": "BILLING", "Score": 0.9},
     {"Name": "SHIPPING", "Score": 0.06},
@@ -300,7 +295,6 @@ def predict_deps(aws: Any, params: Params, **loop: Any) -> PredictDeps:
         comprehend=FakeEndpoint(CLASSES),
         store=PredictionStore(PREDICTIONS, aws),
         gate=ReviewGate(PREDICTIONS, aws),
-        review=NoReview(),  # type: ignore[arg-type]
         labels=labels,
         registry=Registry(REGISTRY, aws),
     )

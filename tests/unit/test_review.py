@@ -252,9 +252,28 @@ def classify_deps(table: Any, ssm: Ssm, endpoints: Endpoints, loops: Loops) -> A
         comprehend=endpoints,
         store=PredictionStore(TABLE, table),
         gate=ReviewGate(TABLE, table),
-        review=loops,  # type: ignore[arg-type]
         labels=LabelDeps(settings, loop, LabelBuffer(TABLE, table), Bucket("data", object()), params),
         registry=Registry(TABLE, table),
+    )
+
+
+def select_deps(table: Any, ssm: Ssm, loops: Loops, now: datetime | None = None) -> Any:
+    from comprehend_al.aws.ssm import CachedParameters
+    from comprehend_al.review_selection import SelectReviewDeps
+    from comprehend_al.settings import LoopSettings, Settings
+    from comprehend_al.store.predictions import PredictionStore
+
+    clock = Clock(now or datetime.now(UTC))
+    return SelectReviewDeps(
+        settings=Settings.model_validate(
+            {"DATA_BUCKET": "data", "REGISTRY_TABLE": TABLE, "PARAMETER_PREFIX": "/comprehend-al"}
+        ),
+        loop=LoopSettings.model_validate({"PREDICTIONS_TABLE": TABLE}),
+        params=CachedParameters("/comprehend-al", 60, ssm),
+        gate=ReviewGate(TABLE, table, clock),
+        store=PredictionStore(TABLE, table),
+        review=loops,  # type: ignore[arg-type]
+        clock=clock,
     )
 
 
@@ -270,56 +289,88 @@ def ssm_values(**extra: str) -> dict[str, str]:
     return {**values, **{f"/comprehend-al/{k.replace('_', '-')}": v for k, v in extra.items()}}
 
 
-def test_an_uncertain_prediction_starts_a_loop_with_the_models_labels(table: Any) -> None:
+def test_an_uncertain_prediction_is_queued_and_the_selection_starts_its_loop_with_the_models_labels(
+    table: Any,
+) -> None:
+    """Given an uncertain prediction, when classified, then it is queued (no loop yet); when the selection
+    runs, then one loop starts with the model's labels and the prediction's id."""
+    from comprehend_al.a2i import loop_name
     from comprehend_al.predict import ClassifyRequest, classify
+    from comprehend_al.review_selection import select_for_review
 
-    loops = Loops()
-    deps = classify_deps(table, Ssm(ssm_values()), Endpoints({ENDPOINT}, UNSURE), loops)
-
-    result = classify(ClassifyRequest(text="where is my refund parcel"), deps)
-
+    loops, ssm = Loops(), Ssm(ssm_values())
+    result = classify(
+        ClassifyRequest(text="where is my refund parcel"),
+        classify_deps(table, ssm, Endpoints({ENDPOINT}, UNSURE), loops),
+    )
     assert (result.label, result.model_version) == ("SHIPPING", "v1")
-    assert result.review.selected and result.review.strategy == "margin"
-    assert result.review.uncertainty == pytest.approx(0.95)
+    assert (result.review.selected, result.review.reason, result.review.strategy) == (
+        False,
+        "queued",
+        "margin",
+    )
+    assert result.review.uncertainty == pytest.approx(0.95) and loops.started == []
+
+    selection = select_for_review(select_deps(table, ssm, loops))
+
     [(name, flow, content)] = loops.started
-    assert flow == FLOW and name == result.review.human_loop_name
+    assert selection.started == [result.prediction_id] and flow == FLOW
+    assert name == loop_name(result.prediction_id)
     assert content["labels"] == ["BILLING", "SHIPPING", "TECHNICAL"]
     assert content["items"][0]["id"] == result.prediction_id
 
 
-def test_budget_spent_and_missing_flow_skip_review_without_failing_the_request(table: Any) -> None:
+def test_the_selection_spends_the_daily_budget_and_never_reviews_a_text_twice(table: Any) -> None:
+    """Given a budget of 2 and four queued predictions (one text twice), when the selection runs twice on
+    one day, then 2 loops start, for different texts, and the second run starts none."""
     from comprehend_al.predict import ClassifyRequest, classify
+    from comprehend_al.review_selection import select_for_review
+
+    loops, ssm = Loops(), Ssm(ssm_values(review_daily_budget="2"))
+    deps = classify_deps(table, ssm, Endpoints({ENDPOINT}, UNSURE), loops)
+    for text in ("first text", "second text", "first text", "third text"):
+        classify(ClassifyRequest(text=text), deps)
+
+    first = select_for_review(select_deps(table, ssm, loops))
+    classify(ClassifyRequest(text="fourth text"), deps)
+    second = select_for_review(select_deps(table, ssm, loops))
+
+    assert (first.buffered, first.candidates, len(first.started)) == (4, 3, 2)
+    assert len({content["items"][0]["text"] for _, _, content in loops.started}) == 2
+    assert (second.buffered, second.started, second.reason) == (1, [], "budget_exhausted")
+
+
+def test_review_without_a_flow_or_budget_queues_nothing(table: Any) -> None:
+    from comprehend_al.predict import ClassifyRequest, classify
+    from comprehend_al.review_selection import select_for_review
 
     loops = Loops()
-    deps = classify_deps(table, Ssm(ssm_values()), Endpoints({ENDPOINT}, UNSURE), loops)
-    classify(ClassifyRequest(text="first text"), deps)
-
-    spent = classify(ClassifyRequest(text="second text"), deps)
-    off = classify_deps(
-        table, Ssm(ssm_values(review_flow_definition_arn="none")), Endpoints({ENDPOINT}, UNSURE), loops
-    )
-    not_configured = classify(ClassifyRequest(text="third text"), off)
-
-    assert (spent.review.selected, spent.review.reason) == (False, "budget_exhausted")
-    assert not_configured.review.reason == "review_not_configured"
-    assert len(loops.started) == 1
+    for values in (ssm_values(review_flow_definition_arn=""), ssm_values(review_daily_budget="0")):
+        ssm = Ssm(values)
+        answer = classify(
+            ClassifyRequest(text="a text"), classify_deps(table, ssm, Endpoints({ENDPOINT}, UNSURE), loops)
+        )
+        assert answer.review.reason == "review_not_configured"
+    assert select_for_review(select_deps(table, Ssm(ssm_values()), loops)).reason == "nothing_buffered"
 
 
 def test_a_loop_that_fails_to_start_gives_back_its_budget_and_text(table: Any) -> None:
+    """Given a queued prediction whose loop fails to start, then its budget and text are given back and the
+    next selection starts it."""
     from comprehend_al.errors import ComprehendThrottled
     from comprehend_al.predict import ClassifyRequest, classify
+    from comprehend_al.review_selection import select_for_review
 
     ssm = Ssm(ssm_values())
-    failing = classify_deps(
-        table, ssm, Endpoints({ENDPOINT}, UNSURE), Loops(ComprehendThrottled("slow down"))
+    classify(
+        ClassifyRequest(text="a text"), classify_deps(table, ssm, Endpoints({ENDPOINT}, UNSURE), Loops())
     )
-    failed = classify(ClassifyRequest(text="a text"), failing)
+    failed = select_for_review(select_deps(table, ssm, Loops(ComprehendThrottled("slow down"))))
     loops = Loops()
-    working = classify_deps(table, ssm, Endpoints({ENDPOINT}, UNSURE), loops)
+    retried = select_for_review(select_deps(table, ssm, loops))
 
-    retried = classify(ClassifyRequest(text="a text"), working)
-
-    assert failed.review.reason == "review_failed" and retried.review.reason == "selected"
+    assert failed.skipped["review_failed"] == 1 and failed.started == []
+    assert len(retried.started) == 1 and len(loops.started) == 1
 
 
 def test_a_replaced_endpoint_is_refetched_once_from_ssm(table: Any) -> None:

@@ -3,8 +3,9 @@
 ``classify``: the active endpoint's ARN comes from the active pointer (cached ``PARAMETER_MAX_AGE`` s).
 When ClassifyDocument says the endpoint is gone or not serving (replaced), the pointer is read again once
 and the call retried; with no active endpoint the API answers 503. Each prediction is recorded in the
-predictions table (and in the live counters of :mod:`comprehend_al.traffic`); an uncertain one may be sent
-to human review (:mod:`comprehend_al.review`, :mod:`comprehend_al.a2i`).
+predictions table (and in the live counters of :mod:`comprehend_al.traffic`); an uncertain one
+(:mod:`comprehend_al.review`) is buffered, and the scheduled ``SelectReview`` function
+(:mod:`comprehend_al.review_selection`) picks the day's budget among them for human review.
 
 Document text and the predictions table (privacy by default):
 
@@ -31,25 +32,22 @@ from typing import Any
 
 from pydantic import BaseModel, field_validator
 
-from comprehend_al.a2i import HumanReview, ReviewItem, loop_name, review_input
 from comprehend_al.api import Request, check_text
 from comprehend_al.aws.errors import aws_call
 from comprehend_al.aws.ssm import CachedParameters
-from comprehend_al.datasets.classification import text_hash
 from comprehend_al.errors import (
     ComprehendThrottled,
     ModelNotReady,
     ResourceInUse,
     ResourceNotFound,
     ServiceUnavailable,
-    WorkflowError,
 )
 from comprehend_al.kinds import spec
 from comprehend_al.labels import LabelDeps
 from comprehend_al.models import ModelKind
 from comprehend_al.observability import emit, logger
 from comprehend_al.pointers import Pointers
-from comprehend_al.review import Assessment, ReviewPolicy, assess
+from comprehend_al.review import REVIEW_FLOW, assess, review_policy
 from comprehend_al.settings import LoopSettings, Settings
 from comprehend_al.store.predictions import PredictionStore
 from comprehend_al.store.registry import Registry
@@ -59,10 +57,6 @@ from comprehend_al.traffic import Traffic
 MAX_TEXT_BYTES = spec(ModelKind.CLASSIFIER).max_text_bytes  # ClassifyDocument's limit (UTF-8 bytes)
 CLASSIFIER = ModelKind.CLASSIFIER
 PREDICTION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # ours are UUIDs; a bound keeps the table key valid
-REVIEW_STRATEGY = "review-strategy"
-REVIEW_THRESHOLD = "review-threshold"
-REVIEW_BUDGET = "review-daily-budget"
-REVIEW_FLOW = "review-flow-definition-arn"
 
 
 # --- requests -------------------------------------------------------------------------------------------
@@ -82,10 +76,10 @@ class ClassScore(BaseModel):
 
 
 class ReviewDecision(BaseModel):
-    selected: bool
+    selected: bool  # always False here: SelectReview picks among the queued predictions later
     strategy: str
     uncertainty: float
-    reason: str  # selected | confident | duplicate | budget_exhausted | review_not_configured | review_failed
+    reason: str  # queued (buffered for the next selection) | confident | review_not_configured
     human_loop_name: str | None = None
 
 
@@ -107,7 +101,6 @@ class PredictDeps:
     comprehend: Any  # boto3 Comprehend client
     store: PredictionStore
     gate: ReviewGate
-    review: HumanReview
     labels: LabelDeps
     registry: Registry
     traffic: Traffic | None = None  # live counters for monitoring (drift, live accuracy, open reviews)
@@ -155,27 +148,12 @@ def _call_active_endpoint(deps: PredictDeps, text: str) -> tuple[list[ClassScore
     raise ModelNotReady("unreachable")  # pragma: no cover
 
 
-def _policy(deps: PredictDeps) -> ReviewPolicy:
-    try:
-        return ReviewPolicy.parse(
-            deps.params.get(REVIEW_STRATEGY),
-            deps.params.get(REVIEW_THRESHOLD),
-            deps.params.get(REVIEW_BUDGET),
-        )
-    except ValueError as error:
-        logger.error("review parameters invalid: defaults used", extra={"error": str(error)})
-        return ReviewPolicy()
-
-
 def _decide(
-    deps: PredictDeps,
-    version: str | None,
-    prediction_id: str,
-    text: str,
-    classes: list[ClassScore],
-    assessment: Assessment,
-    budget: int,
+    deps: PredictDeps, version: str | None, prediction_id: str, text: str, classes: list[ClassScore]
 ) -> ReviewDecision:
+    """Buffer an uncertain prediction for the next review selection (``SelectReview``)."""
+    policy = review_policy(deps.params)
+    assessment = assess([c.Score for c in classes], policy.strategy, policy.threshold)
     decision = ReviewDecision(
         selected=False,
         strategy=assessment.strategy.value,
@@ -184,29 +162,10 @@ def _decide(
     )
     if not assessment.uncertain:
         return decision
-    flow = deps.params.get(REVIEW_FLOW)
-    if not flow:
+    if policy.daily_budget == 0 or not deps.params.get(REVIEW_FLOW):
         return decision.model_copy(update={"reason": "review_not_configured"})
-    digest = text_hash(text)
-    if not deps.gate.claim_text(digest, prediction_id):
-        return decision.model_copy(update={"reason": "duplicate"})
-    if not deps.gate.take_budget(budget):
-        deps.gate.release_text(digest, prediction_id)
-        return decision.model_copy(update={"reason": "budget_exhausted"})
-    name = loop_name(prediction_id)
-    item = ReviewItem(prediction_id, text, tuple((c.Name, c.Score) for c in classes))
-    labels = [c.Name for c in classes]
-    content = review_input([item], labels, multi_label=deps.settings.multi_label, model_version=version)
-    try:
-        deps.review.start(name, flow, content)
-    except WorkflowError as error:
-        logger.error(
-            "human loop not started", extra={"error": type(error).__name__, "prediction_id": prediction_id}
-        )
-        deps.gate.release_text(digest, prediction_id)
-        deps.gate.return_budget()
-        return decision.model_copy(update={"reason": "review_failed"})
-    return decision.model_copy(update={"selected": True, "reason": "selected", "human_loop_name": name})
+    deps.gate.buffer(prediction_id, text, [c.model_dump() for c in classes], version)
+    return decision.model_copy(update={"reason": "queued"})
 
 
 def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
@@ -214,10 +173,7 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
     if not classes:
         raise ServiceUnavailable("ClassifyDocument returned no classes")
     prediction_id = deps.new_id()
-    policy = _policy(deps)
-    assessment = assess([c.Score for c in classes], policy.strategy, policy.threshold)
-    budget = policy.daily_budget
-    review = _decide(deps, model_version, prediction_id, request.text, classes, assessment, budget)
+    review = _decide(deps, model_version, prediction_id, request.text, classes)
     now = deps.clock()
     response = PredictionResponse(
         prediction_id=prediction_id,
@@ -244,20 +200,6 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
     deps.store.put(item)
     if deps.traffic:
         deps.traffic.classified(model_version, response.label, response.score, request.text, now)
-    if review.selected:
-        deps.store.put(
-            {
-                "pk": f"PRED#{prediction_id}",
-                "sk": "REVIEW",
-                "text": request.text,
-                "labels": sorted(c.Name for c in classes),
-                "human_loop_name": review.human_loop_name,
-                "created_at": now.isoformat(),
-                "expires_at": int((now + timedelta(days=deps.loop.review_ttl_days)).timestamp()),
-            }
-        )
-        if deps.traffic:
-            deps.traffic.review_opened(prediction_id, now, deps.loop.review_ttl_days)
     logger.info(
         "classified",
         extra={

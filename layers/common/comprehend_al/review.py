@@ -1,15 +1,19 @@
-"""Which predictions go to human review: uncertainty strategies (pure; the gate is in the store).
+"""Which predictions are uncertain enough to wait for review: the buffer's filter (pure Python).
 
-Strategies (``/<prefix>/review-strategy``, compared with ``/<prefix>/review-threshold``):
+Review is periodic (why: :mod:`comprehend_al.batch_selection`): ``/classify`` buffers a prediction whose
+scores pass this module's filter, and the scheduled ``SelectReview`` function picks the day's budget among
+the buffered ones with :func:`comprehend_al.batch_selection.select`. The filter, from
+``/<prefix>/review-strategy`` and ``/<prefix>/review-threshold``:
 
 * ``least_confidence``: the top score is *below* the threshold (the public sample's rule);
-* ``margin``: top score minus the second score is *below* the threshold;
+* ``margin`` and the batch strategies (``margin_clusters``, ``badge``): top score minus the second score
+  is *below* the threshold;
 * ``entropy``: the normalised entropy of the scores (0 = certain, 1 = uniform) is *above* the threshold.
 
 Whatever the strategy, :func:`assess` also reports one ``uncertainty`` in [0, 1] where higher means
 less sure (``1 - top``, ``1 - margin`` or the normalised entropy), so clients can compare decisions.
 
-The gate (:mod:`comprehend_al.store.review_gate`) enforces the review budget
+The gate (:mod:`comprehend_al.store.review_gate`) holds the buffer, enforces the review budget
 (``/<prefix>/review-daily-budget`` human loops per UTC day) and sends the same normalised text to review
 at most once.
 """
@@ -20,31 +24,49 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
+
+from comprehend_al.observability import logger
+
+REVIEW_STRATEGY = "review-strategy"  # SSM parameter names, under /<prefix>/
+REVIEW_THRESHOLD = "review-threshold"
+REVIEW_BUDGET = "review-daily-budget"
+REVIEW_FLOW = "review-flow-definition-arn"
 
 
 class Strategy(StrEnum):
     LEAST_CONFIDENCE = "least_confidence"
     MARGIN = "margin"
     ENTROPY = "entropy"
+    MARGIN_CLUSTERS = "margin_clusters"  # uncertainty within clusters, with class quotas
+    BADGE = "badge"
 
 
+DEFAULT_STRATEGY = Strategy.MARGIN_CLUSTERS
 DEFAULT_DAILY_BUDGET = 100
-DEFAULT_THRESHOLDS = {Strategy.LEAST_CONFIDENCE: 0.7, Strategy.MARGIN: 0.2, Strategy.ENTROPY: 0.6}
+# The batch strategies buffer generously (margin < 0.5) and let the selection rank and spread.
+DEFAULT_THRESHOLDS = {
+    Strategy.LEAST_CONFIDENCE: 0.7,
+    Strategy.MARGIN: 0.2,
+    Strategy.ENTROPY: 0.6,
+    Strategy.MARGIN_CLUSTERS: 0.5,
+    Strategy.BADGE: 0.5,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewPolicy:
     """The review settings read from SSM (a budget of 0 turns review off)."""
 
-    strategy: Strategy = Strategy.LEAST_CONFIDENCE
-    threshold: float = DEFAULT_THRESHOLDS[Strategy.LEAST_CONFIDENCE]
+    strategy: Strategy = DEFAULT_STRATEGY
+    threshold: float = DEFAULT_THRESHOLDS[DEFAULT_STRATEGY]
     daily_budget: int = DEFAULT_DAILY_BUDGET
 
     @classmethod
     def parse(cls, strategy: str | None, threshold: str | None, budget: str | None) -> ReviewPolicy:
         """From the SSM strings; a missing value takes the default, a wrong one raises ``ValueError``."""
         try:
-            chosen = Strategy((strategy or Strategy.LEAST_CONFIDENCE.value).strip().lower())
+            chosen = Strategy((strategy or DEFAULT_STRATEGY.value).strip().lower())
         except ValueError as error:
             names = ", ".join(s.value for s in Strategy)
             raise ValueError(f"review strategy {strategy!r} is not one of {names}") from error
@@ -56,6 +78,21 @@ class ReviewPolicy:
         if not 0.0 <= value <= 1.0 or count < 0:
             raise ValueError("review threshold must be in [0, 1] and the budget >= 0")
         return cls(chosen, value, count)
+
+
+class Parameters(Protocol):
+    def get(self, name: str) -> str | None: ...
+
+
+def review_policy(params: Parameters) -> ReviewPolicy:
+    """The review policy from SSM; invalid values are logged and the defaults used."""
+    try:
+        return ReviewPolicy.parse(
+            params.get(REVIEW_STRATEGY), params.get(REVIEW_THRESHOLD), params.get(REVIEW_BUDGET)
+        )
+    except ValueError as error:
+        logger.error("review parameters invalid: defaults used", extra={"error": str(error)})
+        return ReviewPolicy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +126,7 @@ def assess(scores: Sequence[float], strategy: Strategy, threshold: float) -> Ass
     top = ranked[0]
     if strategy is Strategy.LEAST_CONFIDENCE:
         return Assessment(strategy, _unit(1.0 - top), top, top < threshold)
-    if strategy is Strategy.MARGIN:
+    if strategy is not Strategy.ENTROPY:  # margin and the batch strategies
         margin = top - (ranked[1] if len(ranked) > 1 else 0.0)
         return Assessment(strategy, _unit(1.0 - margin), margin, margin < threshold)
     entropy = normalized_entropy(ranked)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 
@@ -37,6 +37,9 @@ from comprehend_al.store.predictions import PredictionStore
 from comprehend_al.store.registry import Registry
 from comprehend_al.store.review_gate import ReviewGate
 from comprehend_al.traffic import Traffic
+
+if TYPE_CHECKING:  # imported when used: numpy is in SelectReview's package only
+    from comprehend_al.review_selection import SelectReviewDeps
 
 F = TypeVar("F", bound=Callable[[], Any])
 _FACTORIES: list[Any] = []
@@ -122,9 +125,24 @@ def predict_deps() -> PredictDeps:
         comprehend=boto3.client("comprehend", config=CLIENT_CONFIG),
         store=PredictionStore(current.loop.predictions_table),
         gate=ReviewGate(current.loop.predictions_table),
-        review=human_review(),
         labels=label_deps(),
         registry=Registry(current.registry_table),
+        traffic=traffic(),
+    )
+
+
+@_once
+def select_review_deps() -> SelectReviewDeps:
+    from comprehend_al.review_selection import SelectReviewDeps
+
+    current = settings()
+    return SelectReviewDeps(
+        settings=current,
+        loop=current.loop,
+        params=cached_parameters(),
+        gate=ReviewGate(current.loop.predictions_table),
+        store=PredictionStore(current.loop.predictions_table),
+        review=human_review(),
         traffic=traffic(),
     )
 

@@ -1,7 +1,11 @@
-"""The review gate: an atomic review budget per UTC day and at-most-once review of a text.
+"""The review gate: the buffer of uncertain predictions, an atomic review budget per UTC day and
+at-most-once review of a text.
 
 Keys in the predictions table:
 
+* ``REVIEW#BUFFER#<YYYY-MM-DD>`` / ``<time>#<prediction id>``: an uncertain prediction waiting for the
+  next selection (``SelectReview``): text, scores, model version; expires ``BUFFER_DAYS`` later;
+* ``REVIEW#SELECTION`` / ``LAST``: when the last selection ran (it considers what was buffered since);
 * ``REVIEW#BUDGET`` / ``<YYYY-MM-DD>``: ``started`` counter of the day (expires two days later);
   a gate with a ``budget_scope`` counts in ``REVIEW#BUDGET#<scope>`` instead (entity review's own budget);
 * ``REVIEW#TEXT#<sha256>`` / ``SENT``: the text was sent to review (prediction id, when). No text is stored.
@@ -13,18 +17,26 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from comprehend_al.aws.errors import aws_call, translate
-from comprehend_al.store.dynamo import is_conditional, table
+from comprehend_al.store.dynamo import from_dynamo, is_conditional, table, to_dynamo
 
 BUDGET_PK = "REVIEW#BUDGET"
 TEXT_PK_PREFIX = "REVIEW#TEXT#"
+BUFFER_PK_PREFIX = "REVIEW#BUFFER#"
+SELECTION_KEY = {"pk": "REVIEW#SELECTION", "sk": "LAST"}
+BUFFER_DAYS = 2  # a buffered prediction waits at most this long (the selection reads this many days back)
 
 
 def utc_day(now: datetime) -> str:
     return now.astimezone(UTC).strftime("%Y-%m-%d")
+
+
+def stamp(now: datetime) -> str:
+    """A sortable UTC time (fixed width: string order is time order)."""
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ReviewGate:
@@ -41,6 +53,49 @@ class ReviewGate:
         self.table = table(table_name, resource)
         self.clock = clock
         self.budget_pk = f"{BUDGET_PK}#{budget_scope}" if budget_scope else BUDGET_PK
+
+    def buffer(
+        self, prediction_id: str, text: str, classes: list[dict[str, Any]], model_version: str | None
+    ) -> None:
+        """Keep an uncertain prediction (its text and scores) for the next selection."""
+        now = self.clock()
+        item = {
+            "pk": BUFFER_PK_PREFIX + utc_day(now),
+            "sk": f"{stamp(now)}#{prediction_id}",
+            "prediction_id": prediction_id,
+            "text": text,
+            "classes": classes,
+            "model_version": model_version,
+            "created_at": now.isoformat(),
+            "expires_at": int((now + timedelta(days=BUFFER_DAYS)).timestamp()),
+        }
+        with aws_call("PutItem review buffer"):
+            self.table.put_item(Item=to_dynamo(item))
+
+    def buffered(self, limit: int) -> list[dict[str, Any]]:
+        """What was buffered since the last selection (at most ``BUFFER_DAYS`` back), oldest first, at most
+        ``limit`` (the newest when there are more)."""
+        now = self.clock()
+        with aws_call("GetItem review selection"):
+            last = self.table.get_item(Key=SELECTION_KEY, ConsistentRead=True).get("Item") or {}
+        since = str(last.get("ran_at") or "")
+        found: list[dict[str, Any]] = []
+        for back in range(BUFFER_DAYS, -1, -1):
+            day = Key("pk").eq(BUFFER_PK_PREFIX + utc_day(now - timedelta(days=back)))
+            kwargs: dict[str, Any] = {"KeyConditionExpression": day & Key("sk").gt(since) if since else day}
+            while True:
+                with aws_call("Query review buffer"):
+                    page = self.table.query(**kwargs)
+                found.extend(from_dynamo(i) for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found[-limit:] if limit > 0 else []
+
+    def selection_ran(self, at: datetime) -> None:
+        """Record that a selection considered everything buffered up to ``at``."""
+        with aws_call("PutItem review selection"):
+            self.table.put_item(Item={**SELECTION_KEY, "ran_at": stamp(at) + "~"})
 
     def claim_text(self, text_hash: str, prediction_id: str) -> bool:
         """Mark the text as sent to review; ``False`` when it already was (by anyone, ever)."""
