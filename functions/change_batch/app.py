@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.lifecycle import change_batch
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import BatchRequest
-from comprehend_al.wiring import lifecycle_deps
+from comprehend_al.wiring import line_deps
 
 
 @logger.inject_lambda_context(correlation_id_path="execution_id")
@@ -16,5 +16,5 @@ from comprehend_al.wiring import lifecycle_deps
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = BatchRequest.model_validate(event["request"])
     logger.append_keys(kind=request.kind.value, batch=request.batch_id)
-    result = change_batch(request, str(event["execution_id"]), lifecycle_deps())
+    result = change_batch(request, str(event["execution_id"]), line_deps(request.line))
     return result.model_dump(mode="json")
