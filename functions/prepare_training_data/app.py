@@ -1,4 +1,4 @@
-"""PrepareTrainingData: validate and merge pending uploads into new dataset versions; one run per (kind, model line)."""
+"""PrepareTrainingData: validate and merge pending uploads into new dataset versions, one run per line."""
 
 from __future__ import annotations
 

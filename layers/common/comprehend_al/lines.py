@@ -90,7 +90,7 @@ def pending_lines(settings: Settings, objects: list[ObjectInfo]) -> list[str]:
 
 
 class LineBucket(Bucket):
-    """The data bucket as the default line sees it: the lines' folders of ``train/new/`` are not its uploads."""
+    """The data bucket as the default line sees it: the lines' folders of ``train/new/`` are not its own."""
 
     def __init__(self, bucket: Bucket, settings: Settings) -> None:
         self.__dict__.update(bucket.__dict__)

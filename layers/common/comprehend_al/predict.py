@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,7 @@ from comprehend_al.models import ModelKind
 from comprehend_al.observability import emit, logger
 from comprehend_al.pointers import Pointers
 from comprehend_al.review import Assessment, ReviewPolicy, assess
+from comprehend_al.routing import route
 from comprehend_al.settings import LoopSettings, Settings
 from comprehend_al.store.predictions import PredictionStore
 from comprehend_al.store.registry import Registry
@@ -96,6 +97,9 @@ class PredictionResponse(BaseModel):
     classes: list[ClassScore]
     model_version: str | None
     review: ReviewDecision
+    language: str | None = None  # the detected language, when routing by language (comprehend_al.routing)
+    line: str | None = None  # the model line that answered, when not the default one
+    fallback: bool = False  # answered by the fallback line, not a model of the text's language
 
 
 # --- dependencies ---------------------------------------------------------------------------------------
@@ -114,10 +118,11 @@ class PredictDeps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     _model_labels: dict[str, list[str]] = field(default_factory=dict)
+    line: str = ""  # the model line that serves this request (comprehend_al.lines)
 
     @property
     def pointers(self) -> Pointers:
-        return Pointers(self.params)
+        return Pointers(self.params, line=self.line)
 
 
 # --- classify -------------------------------------------------------------------------------------------
@@ -153,6 +158,10 @@ def _call_active_endpoint(deps: PredictDeps, text: str) -> tuple[list[ClassScore
             )
             active = deps.pointers.read(CLASSIFIER, fresh=True)
     raise ModelNotReady("unreachable")  # pragma: no cover
+
+
+def _serving(deps: PredictDeps, line: str) -> bool:
+    return deps.pointers.for_line(line).read(CLASSIFIER).serving
 
 
 def _policy(deps: PredictDeps) -> ReviewPolicy:
@@ -210,6 +219,8 @@ def _decide(
 
 
 def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
+    chosen = route(request.text, deps.settings, deps.comprehend, lambda line: _serving(deps, line))
+    deps = replace(deps, line=chosen.line) if chosen.line else deps
     classes, model_version = _call_active_endpoint(deps, request.text)
     if not classes:
         raise ServiceUnavailable("ClassifyDocument returned no classes")
@@ -226,12 +237,16 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
         classes=classes,
         model_version=model_version,
         review=review,
+        language=chosen.language,
+        line=chosen.line or None,
+        fallback=chosen.fallback,
     )
     item: dict[str, Any] = {
         "pk": f"PRED#{prediction_id}",
         "sk": "PREDICTION",
         "prediction_id": prediction_id,
         "model_version": model_version,
+        "line": chosen.line,
         "label": response.label,
         "score": response.score,
         "classes": [c.model_dump() for c in classes],

@@ -18,9 +18,7 @@ from comprehend_al.lines import DEFAULT, merge_results, pending_lines, with_line
 from comprehend_al.state import PrepareResult
 
 
-def prepare_lines(
-    event: dict[str, Any], execution_id: str, deps: Deps, *, round_: int = 0
-) -> PrepareResult:
+def prepare_lines(event: dict[str, Any], execution_id: str, deps: Deps, *, round_: int = 0) -> PrepareResult:
     """The default line, then each line with pending uploads (``train/new/<line>/``), in name order."""
     from comprehend_al.hierarchy import split_taxonomy_uploads
 
