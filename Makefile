@@ -80,7 +80,8 @@ demo-loop: $(STAMP) $(ENCODERS_STAMP)
 	$(CLI) loop
 
 bench: $(STAMP) $(ENCODERS_STAMP)
-	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),)
+	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),) \
+		$(if $(LANGS),--langs,) $(if $(HIERARCHY),--hierarchy,)
 
 # --- lint / build / deploy / invoke: AWS SAM CLI in its own virtualenv (it pins boto3 and cfn-lint) ---
 SAM_VENV := .venv-sam

@@ -53,6 +53,9 @@ PARAMETERS = {
     "ReviewDailyBudget": "50",
     "RetrainBatchSize": "3",
     "StoreAnalysisResults": "true",
+    # routing by language (DetectDominantLanguage), with no language line: the default line answers
+    "LanguageRouting": "true",
+    "FallbackLine": "default",
 }
 
 # Every model this application trains has a version, so calls name .../<model>/version/<v>; the model's

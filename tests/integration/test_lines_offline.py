@@ -100,5 +100,9 @@ def test_language_without_a_model_is_answered_422_naming_it(languages: Offline) 
 
         status, body = classify(languages, ticket.text)
 
-        assert (status, body["error"]["code"], body["error"]["field"]) == (422, "unsupported_language", "text")
+        assert (status, body["error"]["code"], body["error"]["field"]) == (
+            422,
+            "unsupported_language",
+            "text",
+        )
         assert f"'{lang}'" in body["error"]["message"] and "en, es, fr" in body["error"]["message"]
