@@ -44,6 +44,7 @@ from comprehend_al.errors import (
     ServiceUnavailable,
     WorkflowError,
 )
+from comprehend_al.hierarchy import Level, levels
 from comprehend_al.kinds import spec
 from comprehend_al.labels import LabelDeps
 from comprehend_al.models import ModelKind
@@ -100,6 +101,8 @@ class PredictionResponse(BaseModel):
     language: str | None = None  # the detected language, when routing by language (comprehend_al.routing)
     line: str | None = None  # the model line that answered, when not the default one
     fallback: bool = False  # answered by the fallback line, not a model of the text's language
+    path: str | None = None  # TAXONOMY set: the label path, parent first (comprehend_al.hierarchy)
+    levels: list[Level] | None = None  # TAXONOMY set: each level's label and score
 
 
 # --- dependencies ---------------------------------------------------------------------------------------
@@ -123,6 +126,9 @@ class PredictDeps:
     @property
     def pointers(self) -> Pointers:
         return Pointers(self.params, line=self.line)
+
+    def serving(self, line: str) -> bool:  # does the model line have an active classifier?
+        return self.pointers.for_line(line).read(CLASSIFIER).serving
 
 
 # --- classify -------------------------------------------------------------------------------------------
@@ -160,8 +166,13 @@ def _call_active_endpoint(deps: PredictDeps, text: str) -> tuple[list[ClassScore
     raise ModelNotReady("unreachable")  # pragma: no cover
 
 
-def _serving(deps: PredictDeps, line: str) -> bool:
-    return deps.pointers.for_line(line).read(CLASSIFIER).serving
+def _levels(deps: PredictDeps, text: str, classes: list[ClassScore], version: str | None) -> Any:
+    def classify_line(line: str) -> tuple[list[tuple[str, float]], str | None]:
+        found, found_version = _call_active_endpoint(replace(deps, line=line), text)
+        return [(c.Name, c.Score) for c in found], found_version
+
+    ranked = [(c.Name, c.Score) for c in classes]
+    return levels(deps.settings.taxonomy, ranked, version, deps.serving, classify_line)
 
 
 def _policy(deps: PredictDeps) -> ReviewPolicy:
@@ -219,7 +230,7 @@ def _decide(
 
 
 def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
-    chosen = route(request.text, deps.settings, deps.comprehend, lambda line: _serving(deps, line))
+    chosen = route(request.text, deps.settings, deps.comprehend, deps.serving)
     deps = replace(deps, line=chosen.line) if chosen.line else deps
     classes, model_version = _call_active_endpoint(deps, request.text)
     if not classes:
@@ -229,6 +240,7 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
     assessment = assess([c.Score for c in classes], policy.strategy, policy.threshold)
     budget = policy.daily_budget
     review = _decide(deps, model_version, prediction_id, request.text, classes, assessment, budget)
+    path = _levels(deps, request.text, classes, model_version)
     now = deps.clock()
     response = PredictionResponse(
         prediction_id=prediction_id,
@@ -240,6 +252,8 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
         language=chosen.language,
         line=chosen.line or None,
         fallback=chosen.fallback,
+        path="/".join(level.label for level in path) if path else None,
+        levels=path,
     )
     item: dict[str, Any] = {
         "pk": f"PRED#{prediction_id}",
@@ -247,6 +261,7 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
         "prediction_id": prediction_id,
         "model_version": model_version,
         "line": chosen.line,
+        "levels": [level.model_dump() for level in path] if path else None,
         "label": response.label,
         "score": response.score,
         "classes": [c.model_dump() for c in classes],
