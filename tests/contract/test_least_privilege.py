@@ -31,7 +31,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local import datagen, entitygen
+from local import datagen, entitygen, langgen
 from local.a2i.server import A2IService
 from local.stack import ACCOUNT, REGION, REVIEW_FLOW, Offline, running
 from tests.contract.aws_calls import (
@@ -298,6 +298,14 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     # /analyze: both active endpoints, the result stored (StoreAnalysisResults=true)
     sentence = "Priya Tanaka, CFO of Harborview Energy Corp., spoke."
     assert _api(env, "AnalyzeFunction", "analyze/analyze.json", {"text": sentence}).get("analysis_id")
+
+    # Taxonomy=nested: a path-labelled test set and upload are split into the parent's and each child
+    # model line's (too few rows to train the children: preparing them is what is recorded)
+    with _function_env(env, "PrepareTrainingDataFunction", TAXONOMY="nested"):
+        stack.put("test/classifier/test.csv", datagen.to_csv(langgen.taxonomy(40, seed=98)))
+        _expect(
+            stack.upload("train/new/paths.csv", datagen.to_csv(langgen.taxonomy(20, seed=15))), "SUCCEEDED"
+        )
 
 
 def _tickets(n: int, seed: int) -> bytes:
