@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from comprehend_al.errors import InvalidField, UnknownLabel
 from comprehend_al.lines import CHILD_PREFIX, LineBucket
 
 SEPARATOR = "/"
@@ -85,6 +86,37 @@ def levels(
     child_classes, child_version = classify_line(line)
     label, score = child_classes[0]
     return [parent, Level(level="child", label=label, score=score, model_version=child_version, line=line)]
+
+
+def corrected(prediction: dict[str, Any], labels: tuple[str, ...], known: list[str]) -> tuple[str, ...]:
+    """``/feedback`` on a prediction: the row's label, per level. On a taxonomy's prediction a label may be a
+    path (``P/C``), a parent alone (``P``, nested only: the parent model learns it) or a child alone (``C``:
+    the parent predicted was right, ``P/C`` is stored); its parent (flat: the path) must be the model's.
+    Predictions of a language line are refused: their corrections go to ``train/new/<line>/``."""
+    line = prediction.get("line")
+    if line:
+        raise InvalidField(
+            f"prediction of the {line!r} model line: its corrections are not buffered by /feedback; "
+            f"upload them to train/new/{line}/",
+            field="prediction_id",
+        )
+    levels = prediction.get("levels")
+    if not levels or len(labels) != 1:
+        return labels
+    flat = any(SEPARATOR in name for name in known)  # a flat model's labels are the paths
+    parents = {split_label(name)[0] for name in known}
+    parent, child = split_label(labels[0])
+    if child is not None:
+        path = labels[0]
+    elif parent in parents:
+        path = parent  # a correction of the parent alone
+    else:
+        path = f"{levels[0]['label']}{SEPARATOR}{parent}"  # a correction of the child alone
+    if not (path in known if flat else split_label(path)[0] in parents):
+        raise UnknownLabel(
+            f"label {labels[0]!r} is not in the model's taxonomy: {', '.join(known)}", field="label"
+        )
+    return (path,)
 
 
 # --- splitting uploads (PrepareTrainingData) -------------------------------------------------------------
