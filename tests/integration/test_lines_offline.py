@@ -32,12 +32,23 @@ def line_active(env: Offline, line: str) -> Active:
     return Pointers(_StackParameters(env.stack), line=line).read(ModelKind.CLASSIFIER)
 
 
-def classify(env: Offline, text: str) -> tuple[int, dict[str, Any]]:
-    event = json.loads((EVENTS / "classify" / "text.json").read_text())
-    event["body"] = json.dumps({"text": text})
-    result, error = env.router.invoke("ClassifyFunction", event)
+def post(env: Offline, function: str, sample: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    event = json.loads((EVENTS / sample).read_text())
+    event["body"] = json.dumps(body)
+    result, error = env.router.invoke(function, event)
     assert error is None, result
     return int(result["statusCode"]), json.loads(result["body"])
+
+
+def classify(env: Offline, text: str) -> tuple[int, dict[str, Any]]:
+    return post(env, "ClassifyFunction", "classify/text.json", {"text": text})
+
+
+def keys(env: Offline, prefix: str) -> list[str]:
+    s3 = boto3.client("s3", region_name=REGION)
+    return sorted(
+        o["Key"] for o in s3.list_objects_v2(Bucket=env.stack.bucket, Prefix=prefix).get("Contents", [])
+    )
 
 
 def upload_languages(env: Offline, languages: list[str]) -> list[dict[str, Any]]:
@@ -71,9 +82,8 @@ def test_uploads_in_three_languages_train_three_model_lines(languages: Offline) 
     assert not line_active(languages, "").serving and not line_active(languages, "de").serving
     registry = Registry(languages.stack.outputs["RegistryTableName"])
     assert registry.models(ModelKind.CLASSIFIER) == []
-    s3 = boto3.client("s3", region_name=REGION)
-    listed = s3.list_objects_v2(Bucket=languages.stack.bucket, Prefix="train/").get("Contents", [])
-    assert sorted(o["Key"].split("/")[2] for o in listed) == TRAINED  # train/processed/<lang>/…
+    listed = keys(languages, "train/")
+    assert [key.split("/")[2] for key in listed] == TRAINED  # train/processed/<lang>/…
 
 
 def test_mixed_language_stream_is_routed_to_each_language_model(languages: Offline) -> None:
@@ -135,3 +145,19 @@ def test_taxonomy_upload_trains_parent_and_child_models_and_classify_returns_bot
             assert 0 < child["score"] <= 1 and 0 < parent["score"] <= 1
         correct = sum(body["path"] == t.label for (_, body), t in zip(answers, stream, strict=True))
         assert correct / len(stream) >= 0.8
+        assert keys(env, "train/processed/taxonomy/") == ["train/processed/taxonomy/tickets.csv"]
+
+        # feedback per level: the child alone corrects the path under the parent predicted
+        body, ticket = answers[0][1], stream[0]
+        other = next(
+            c
+            for c, p in langgen.TAXONOMY.items()
+            if p == body["levels"][0]["label"] and c != body["levels"][1]["label"]
+        )
+        status, answer = post(
+            env,
+            "FeedbackFunction",
+            "feedback/by_text.json",
+            {"prediction_id": body["prediction_id"], "label": other, "text": ticket.text},
+        )
+        assert (status, answer["labels"]) == (200, [f"{body['levels'][0]['label']}/{other}"])

@@ -5,9 +5,10 @@
 path-labelled upload under ``train/new/`` (and a path-labelled fixed test set ``test/classifier/test.csv``)
 is split by PrepareTrainingData before anything is merged: each parent's rows go, with their child labels,
 to ``train/new/c-<parent>/<same name>`` (``test/c-<parent>/classifier/test.csv``); then the upload itself
-is rewritten with the parent labels, in place (the bucket is versioned: the path-labelled version stays as
-the previous version of the key). A row labelled with a parent alone trains the parent model only; a
-parent with a single child has no child model (its child is implied).
+is rewritten with the parent labels, in place; the upload as it came is kept under
+``train/processed/taxonomy/`` (a fixed test set: as the key's previous version, which never expires).
+A row labelled with a parent alone trains the parent model only; a parent with a single child has no
+child model (its child is implied).
 
 ``TAXONOMY=flat``: one model of the paths; ``/classify`` reads the parent off the path (a parent's score is
 the sum of its paths' scores). The benchmark (``make bench HIERARCHY=1``) measures both on dbpedia.
@@ -167,18 +168,21 @@ def split_taxonomy_uploads(deps: Any) -> list[str]:
         name = posixpath.basename(info.key)
         if name.lower().endswith(".csv") and name != "annotations.csv":
             rest = info.key[len(settings.upload_prefix) :]
+            keep = f"{settings.processed_prefix}taxonomy/{rest}"  # the path-labelled upload, as it came
             written += _split(
-                deps, info.key, lambda line, rest=rest: f"{settings.upload_prefix}{line}/{rest}"
+                deps, info.key, lambda line, rest=rest: f"{settings.upload_prefix}{line}/{rest}", keep=keep
             )
     return written
 
 
-def _split(deps: Any, key: str, target: Any) -> list[str]:
+def _split(deps: Any, key: str, target: Any, *, keep: str | None = None) -> list[str]:
     rows = _rows(deps.bucket.get(key))
     if rows is None or not _has_paths(rows):
         return []
     parents, children = split_rows(rows)
     written = []
+    if keep:
+        deps.bucket.copy(key, keep)
     for parent, child_rows in sorted(children.items()):
         written.append(target(child_line(parent)))
         deps.bucket.put(written[-1], _csv(child_rows))
