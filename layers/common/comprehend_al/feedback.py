@@ -96,7 +96,7 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
         classes = prediction.get("classes", [])
         known = sorted(c["Name"] for c in classes)
         labels = corrected(prediction, labels, known)  # per level (comprehend_al.hierarchy)
-        known = [*known, *labels]  # checked there
+        known = [*known, *labels] if prediction.get("levels") else known  # a taxonomy's: checked there
         model_version = prediction.get("model_version")
         scores = [(str(c["Name"]), float(c["Score"])) for c in classes]
         model_labels = predicted(scores, multi_label=settings.multi_label)
