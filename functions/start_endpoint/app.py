@@ -6,9 +6,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.lifecycle import start_endpoint
+from comprehend_al.lines import for_line
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import ModelState, Run
-from comprehend_al.wiring import line_deps
+from comprehend_al.wiring import lifecycle_deps
 
 
 @logger.inject_lambda_context(correlation_id_path="run.execution_id")
@@ -16,5 +17,7 @@ from comprehend_al.wiring import line_deps
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = Run.model_validate(event["run"])
     logger.append_keys(kind=run.kind.value, model_version=run.version)
-    result = start_endpoint(run, ModelState.model_validate(event["model"]), line_deps(run.line))
+    result = start_endpoint(
+        run, ModelState.model_validate(event["model"]), for_line(lifecycle_deps(), run.line)
+    )
     return result.model_dump(mode="json")

@@ -19,7 +19,7 @@ training LanguageCode         ``LANGUAGE_CODE``           ``es`` (a taxonomy lin
 
 The state machine carries the line in each run (``Run.line``): PrepareTrainingData prepares every line
 that has uploads (:func:`prepare_lines`), the Map runs one branch per (kind, line), and each step builds
-its dependencies for its run's line (``wiring.line_deps``). Run-time tunables (selection metric, review
+its dependencies for its run's line (:func:`for_line`). Run-time tunables (selection metric, review
 thresholds) stay stack-wide. Folders under ``train/new/`` named like a line belong to that line, never to
 the default line (:class:`LineBucket`).
 """
@@ -140,6 +140,11 @@ class LineRegistry(Registry):
 
     def release_lock(self, kind: ModelKind, holder: str) -> None:
         super().release_lock(cast(ModelKind, _ScopedKind(kind, self.line)), holder)
+
+
+def for_line(deps: Any, line: str) -> Any:
+    """A lifecycle step's dependencies for its run's line: the default line's are ``deps`` themselves."""
+    return deps if line == DEFAULT else with_line(deps, line)
 
 
 def with_line(deps: Any, line: str) -> Any:

@@ -66,25 +66,6 @@ def cached_parameters() -> CachedParameters:
     return CachedParameters(current.parameter_prefix, current.loop.parameter_max_age)
 
 
-def line_deps(line: str) -> Deps:
-    """The lifecycle's dependencies for one model line (:mod:`comprehend_al.lines`; ``""``: the default)."""
-    return _line_deps(line)
-
-
-@_once
-def _line_cache() -> dict[str, Deps]:
-    return {}
-
-
-def _line_deps(line: str) -> Deps:
-    from comprehend_al.lines import with_line
-
-    cache = _line_cache()
-    if line not in cache:
-        cache[line] = with_line(lifecycle_deps(), line) if line else lifecycle_deps()
-    return cache[line]
-
-
 @_once
 def lifecycle_deps() -> Deps:
     current = settings()
