@@ -114,9 +114,14 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
     else:
         raise InvalidField("send prediction_id or text", field="prediction_id")
     for label in labels:
-        problems = label_problems(
-            label, multi_label=settings.multi_label, delimiter=settings.label_delimiter, max_chars=5000
-        )
+        parts = label.split("/") if label in known and "/" in label else [label]  # a taxonomy's path
+        problems = [
+            p
+            for part in parts
+            for p in label_problems(
+                part, multi_label=settings.multi_label, delimiter=settings.label_delimiter, max_chars=5000
+            )
+        ]
         if problems:
             raise InvalidField("; ".join(problems), field="label")
         if not deps.loop.allow_new_labels and label not in known:
