@@ -87,7 +87,8 @@ annotation-template: $(STAMP)
 	$(PY) -m local.annotate_template
 
 bench: $(STAMP) $(ENCODERS_STAMP)
-	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),)
+	$(PY) -m local.bench $(if $(KIND),--kind $(KIND),) --train $(TRAIN) --test $(TEST) $(if $(MODE),--mode $(MODE),) \
+		$(if $(LANGS),--langs,) $(if $(HIERARCHY),--hierarchy,)
 
 # --- lint / build / deploy / invoke: AWS SAM CLI in its own virtualenv (it pins boto3 and cfn-lint) ---
 SAM_VENV := .venv-sam

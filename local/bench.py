@@ -519,9 +519,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-docs", type=int, default=None, help="send at most this many test documents to the endpoint"
     )
+    lines = parser.add_mutually_exclusive_group()  # model lines: local/bench_lines.py
+    lines.add_argument("--langs", action="store_true", help="one model per detected language vs one for all")
+    lines.add_argument("--hierarchy", action="store_true", help="PARENT/CHILD labels: nested vs flat models")
     args = parser.parse_args(argv)
     _fake_aws_environment()
-    if args.kind == "entities":
+    if args.langs or args.hierarchy:
+        from local import bench_lines
+
+        run = bench_lines.run_languages if args.langs else bench_lines.run_hierarchy
+        result = run(args.train, args.test, args.max_docs)
+    elif args.kind == "entities":
         result = run_entities(args.train, args.test, args.max_docs)
     else:
         result = run_classifier(args.train, args.test, args.mode == "multi-label", args.max_docs)

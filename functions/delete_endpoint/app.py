@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.lifecycle import delete_old_endpoint
+from comprehend_al.lines import for_line
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import Promotion, Run
 from comprehend_al.wiring import lifecycle_deps
@@ -16,4 +17,6 @@ from comprehend_al.wiring import lifecycle_deps
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = Run.model_validate(event["run"])
     logger.append_keys(kind=run.kind.value, model_version=run.version)
-    return delete_old_endpoint(run, Promotion.model_validate(event["promotion"]), lifecycle_deps())
+    return delete_old_endpoint(
+        run, Promotion.model_validate(event["promotion"]), for_line(lifecycle_deps(), run.line)
+    )

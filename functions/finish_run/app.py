@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.lifecycle import finish_run
+from comprehend_al.lines import for_line
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import RunState
 from comprehend_al.wiring import lifecycle_deps
@@ -16,5 +17,5 @@ from comprehend_al.wiring import lifecycle_deps
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = RunState.model_validate(event["state"])
     logger.append_keys(kind=state.run.kind.value, model_version=state.run.version)
-    result = finish_run(state, lifecycle_deps())
+    result = finish_run(state, for_line(lifecycle_deps(), state.run.line))
     return result.model_dump(mode="json")

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.lifecycle import promote_model
+from comprehend_al.lines import for_line
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import EndpointState, ModelState, Run
 from comprehend_al.wiring import lifecycle_deps
@@ -20,5 +21,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         ModelState.model_validate(event["model"]),
         EndpointState.model_validate(event["endpoint"]),
     )
-    result = promote_model(run, model, endpoint, lifecycle_deps())
+    result = promote_model(run, model, endpoint, for_line(lifecycle_deps(), run.line))
     return result.model_dump(mode="json")

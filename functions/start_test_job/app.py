@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from comprehend_al.lifecycle import start_test_job
+from comprehend_al.lines import for_line
 from comprehend_al.observability import logger, tracer
 from comprehend_al.state import ModelState, Run
 from comprehend_al.wiring import lifecycle_deps
@@ -16,5 +17,7 @@ from comprehend_al.wiring import lifecycle_deps
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     run = Run.model_validate(event["run"])
     logger.append_keys(kind=run.kind.value, model_version=run.version)
-    result = start_test_job(run, ModelState.model_validate(event["model"]), lifecycle_deps())
+    result = start_test_job(
+        run, ModelState.model_validate(event["model"]), for_line(lifecycle_deps(), run.line)
+    )
     return result.model_dump(mode="json")

@@ -42,6 +42,7 @@ OPERATION_MODULES: tuple[str, ...] = (
     "local.comprehend.endpoints",
     "local.comprehend.classifier",
     "local.comprehend.tags",
+    "local.comprehend.language",
     "local.comprehend.recognizer",  # entity recognizers: optional until that module exists
 )
 OPTIONAL_MODULES = frozenset({"local.comprehend.recognizer"})

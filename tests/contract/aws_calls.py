@@ -235,7 +235,12 @@ def _comprehend(operation: str, p: Params, where: Where) -> list[Requirement]:
         found = [Requirement(f"comprehend:{operation}", p["EndpointArn"])]
     elif operation == "TagResource":
         found = [Requirement("comprehend:TagResource", p["ResourceArn"])]
-    elif operation in {"ListEndpoints", "ListDocumentClassifiers", "ListEntityRecognizers"}:
+    elif operation in {
+        "ListEndpoints",
+        "ListDocumentClassifiers",
+        "ListEntityRecognizers",
+        "DetectDominantLanguage",
+    }:
         found = [Requirement(f"comprehend:{operation}", "*")]  # no resource-level permissions
     else:
         raise UnmappedOperation(f"comprehend.{operation}")

@@ -31,7 +31,7 @@ from typing import Any
 import boto3
 import pytest
 
-from local import datagen, entitygen
+from local import datagen, entitygen, langgen
 from local.a2i.server import A2IService
 from local.stack import ACCOUNT, REGION, REVIEW_FLOW, Offline, running
 from tests.contract.aws_calls import (
@@ -53,6 +53,9 @@ PARAMETERS = {
     "ReviewDailyBudget": "50",
     "RetrainBatchSize": "3",
     "StoreAnalysisResults": "true",
+    # routing by language (DetectDominantLanguage), with no language line: the default line answers
+    "LanguageRouting": "true",
+    "FallbackLine": "default",
 }
 
 # Every model this application trains has a version, so calls name .../<model>/version/<v>; the model's
@@ -372,6 +375,14 @@ def _annotate(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | None
 
 def _span(begin: int, end: int, kind: str) -> dict[str, Any]:
     return {"BeginOffset": begin, "EndOffset": end, "Type": kind}
+
+    # Taxonomy=nested: a path-labelled test set and upload are split into the parent's and each child
+    # model line's (too few rows to train the children: preparing them is what is recorded)
+    with _function_env(env, "PrepareTrainingDataFunction", TAXONOMY="nested"):
+        stack.put("test/classifier/test.csv", datagen.to_csv(langgen.taxonomy(40, seed=98)))
+        _expect(
+            stack.upload("train/new/paths.csv", datagen.to_csv(langgen.taxonomy(20, seed=15))), "SUCCEEDED"
+        )
 
 
 def _tickets(n: int, seed: int) -> bytes:

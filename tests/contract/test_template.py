@@ -16,6 +16,7 @@ LIST_ACTIONS = {
     "comprehend:ListEndpoints",
     "comprehend:ListDocumentClassifiers",
     "comprehend:ListEntityRecognizers",
+    "comprehend:DetectDominantLanguage",  # not a list, but it too names no resource
 }
 LOG_DELIVERY_ACTIONS = {
     "logs:CreateLogDelivery",

@@ -93,6 +93,7 @@ STATUS: dict[str, int] = {  # every error code of the API and its HTTP status (t
     "prediction_not_found": 404,
     "body_too_large": 413,
     "text_too_large": 413,
+    "unsupported_language": 422,
     "throttled": 429,
     "internal_error": 500,
     "model_not_ready": 503,

@@ -128,6 +128,12 @@ class TextNotRetained(InvalidField):
     code = "text_not_retained"
 
 
+class UnsupportedLanguage(InvalidField):
+    """The text's language has no model (and no fallback line serves it): HTTP 422 (comprehend_al.routing)."""
+
+    code = "unsupported_language"
+
+
 class PredictionNotFound(ResourceNotFound):
     """No prediction with this id (never made, or expired by its TTL): HTTP 404."""
 

@@ -21,6 +21,7 @@ from comprehend_al.errors import (
     TextNotRetained,
     UnknownLabel,
 )
+from comprehend_al.hierarchy import corrected
 from comprehend_al.labels import buffer_rows
 from comprehend_al.observability import logger
 from comprehend_al.predict import CLASSIFIER, MAX_TEXT_BYTES, PREDICTION_ID, PredictDeps, model_version
@@ -94,6 +95,8 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
             raise PredictionNotFound(f"no prediction {request.prediction_id!r} (unknown or expired)")
         classes = prediction.get("classes", [])
         known = sorted(c["Name"] for c in classes)
+        labels = corrected(prediction, labels, known)  # per level (comprehend_al.hierarchy)
+        known = [*known, *labels] if prediction.get("levels") else known  # a taxonomy's: checked there
         model_version = prediction.get("model_version")
         scores = [(str(c["Name"]), float(c["Score"])) for c in classes]
         model_labels = predicted(scores, multi_label=settings.multi_label)
@@ -111,9 +114,14 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
     else:
         raise InvalidField("send prediction_id or text", field="prediction_id")
     for label in labels:
-        problems = label_problems(
-            label, multi_label=settings.multi_label, delimiter=settings.label_delimiter, max_chars=5000
-        )
+        parts = label.split("/") if label in known and "/" in label else [label]  # a taxonomy's path
+        problems = [
+            p
+            for part in parts
+            for p in label_problems(
+                part, multi_label=settings.multi_label, delimiter=settings.label_delimiter, max_chars=5000
+            )
+        ]
         if problems:
             raise InvalidField("; ".join(problems), field="label")
         if not deps.loop.allow_new_labels and label not in known:

@@ -11,6 +11,10 @@ Stacks from before this format kept the pair in two parameters (``<kind>/active-
 ``<kind>/active-endpoint-arn``); they are read only while ``<kind>/active`` does not exist yet, and the
 first promotion or restore writes the new one.
 
+A named model line (:mod:`comprehend_al.lines`: a language, a taxonomy's child model) has its own pointer,
+``<kind>/lines/<line>/active``; the default line (``""``) keeps ``<kind>/active``. ``Pointers(..., line=)``
+reads and writes one line's; :meth:`Pointers.for_line` gives another line's over the same store.
+
 The request path reads through a cached source (Powertools ``parameters`` with ``max_age``; ``fresh``
 refetches once when an endpoint vanished under a cached ARN); the workflow reads and writes uncached.
 """
@@ -86,20 +90,27 @@ class ParameterSink(Protocol):
 
 
 class Pointers:
-    def __init__(self, source: ParameterSource, sink: ParameterSink | None = None) -> None:
+    def __init__(self, source: ParameterSource, sink: ParameterSink | None = None, *, line: str = "") -> None:
         self.source = source
         self.sink = sink
+        self.line = line
+
+    def for_line(self, line: str) -> Pointers:
+        """The pointers of another model line, over the same parameters."""
+        return Pointers(self.source, self.sink, line=line)
 
     @staticmethod
-    def key(kind: ModelKind, which: str = ACTIVE) -> str:
-        """The parameter name of a pointer, relative to the stack's prefix."""
-        return f"{kind.value}/{which}"
+    def key(kind: ModelKind, which: str = ACTIVE, *, line: str = "") -> str:
+        """The parameter name of a pointer, relative to the stack's prefix (a line's: under ``lines/``)."""
+        return f"{kind.value}/lines/{line}/{which}" if line else f"{kind.value}/{which}"
 
     def read(self, kind: ModelKind, *, fresh: bool = False) -> Active:
         """What serves ``kind`` (both parts from one parameter read)."""
-        value = self.source.get(self.key(kind), force=fresh)
+        value = self.source.get(self.key(kind, line=self.line), force=fresh)
         if value is not None:
             return Active.from_json(value)
+        if self.line:
+            return Active()  # lines came after the one-parameter format
         return Active(  # a stack from before the one-parameter format
             self.source.get(self.key(kind, ACTIVE_MODEL), force=fresh),
             self.source.get(self.key(kind, ACTIVE_ENDPOINT), force=fresh),
@@ -124,7 +135,7 @@ class Pointers:
     def _write(self, kind: ModelKind, active: Active, description: str) -> None:
         if self.sink is None:
             raise RuntimeError("these pointers are read-only")
-        self.sink.put(self.key(kind), active.to_json(), description=description)
+        self.sink.put(self.key(kind, line=self.line), active.to_json(), description=description)
 
 
 class PrefixedStore:

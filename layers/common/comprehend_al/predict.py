@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,12 +42,14 @@ from comprehend_al.errors import (
     ResourceNotFound,
     ServiceUnavailable,
 )
+from comprehend_al.hierarchy import Level, levels
 from comprehend_al.kinds import spec
 from comprehend_al.labels import LabelDeps
 from comprehend_al.models import ModelKind
 from comprehend_al.observability import emit, logger
 from comprehend_al.pointers import Pointers
 from comprehend_al.review import REVIEW_FLOW, assess, review_policy
+from comprehend_al.routing import route
 from comprehend_al.settings import LoopSettings, Settings
 from comprehend_al.store.predictions import PredictionStore
 from comprehend_al.store.registry import Registry
@@ -90,6 +92,11 @@ class PredictionResponse(BaseModel):
     classes: list[ClassScore]
     model_version: str | None
     review: ReviewDecision
+    language: str | None = None  # the detected language, when routing by language (comprehend_al.routing)
+    line: str | None = None  # the model line that answered, when not the default one
+    fallback: bool = False  # answered by the fallback line, not a model of the text's language
+    path: str | None = None  # TAXONOMY set: the label path, parent first (comprehend_al.hierarchy)
+    levels: list[Level] | None = None  # TAXONOMY set: each level's label and score
 
 
 # --- dependencies ---------------------------------------------------------------------------------------
@@ -107,10 +114,14 @@ class PredictDeps:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     new_id: Callable[[], str] = field(default=lambda: str(uuid.uuid4()))
     _model_labels: dict[str, list[str]] = field(default_factory=dict)
+    line: str = ""  # the model line that serves this request (comprehend_al.lines)
 
     @property
     def pointers(self) -> Pointers:
-        return Pointers(self.params)
+        return Pointers(self.params, line=self.line)
+
+    def serving(self, line: str) -> bool:  # does the model line have an active classifier?
+        return self.pointers.for_line(line).read(CLASSIFIER).serving
 
 
 # --- classify -------------------------------------------------------------------------------------------
@@ -148,6 +159,15 @@ def _call_active_endpoint(deps: PredictDeps, text: str) -> tuple[list[ClassScore
     raise ModelNotReady("unreachable")  # pragma: no cover
 
 
+def _levels(deps: PredictDeps, text: str, classes: list[ClassScore], version: str | None) -> Any:
+    def classify_line(line: str) -> tuple[list[tuple[str, float]], str | None]:
+        found, found_version = _call_active_endpoint(replace(deps, line=line), text)
+        return [(c.Name, c.Score) for c in found], found_version
+
+    ranked = [(c.Name, c.Score) for c in classes]
+    return levels(deps.settings.taxonomy, ranked, version, deps.serving, classify_line)
+
+
 def _decide(
     deps: PredictDeps, version: str | None, prediction_id: str, text: str, classes: list[ClassScore]
 ) -> ReviewDecision:
@@ -169,11 +189,14 @@ def _decide(
 
 
 def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
+    chosen = route(request.text, deps.settings, deps.comprehend, deps.serving)
+    deps = replace(deps, line=chosen.line) if chosen.line else deps
     classes, model_version = _call_active_endpoint(deps, request.text)
     if not classes:
         raise ServiceUnavailable("ClassifyDocument returned no classes")
     prediction_id = deps.new_id()
     review = _decide(deps, model_version, prediction_id, request.text, classes)
+    path = _levels(deps, request.text, classes, model_version)
     now = deps.clock()
     response = PredictionResponse(
         prediction_id=prediction_id,
@@ -182,12 +205,19 @@ def classify(request: ClassifyRequest, deps: PredictDeps) -> PredictionResponse:
         classes=classes,
         model_version=model_version,
         review=review,
+        language=chosen.language,
+        line=chosen.line or None,
+        fallback=chosen.fallback,
+        path="/".join(level.label for level in path) if path else None,
+        levels=path,
     )
     item: dict[str, Any] = {
         "pk": f"PRED#{prediction_id}",
         "sk": "PREDICTION",
         "prediction_id": prediction_id,
         "model_version": model_version,
+        "line": chosen.line,
+        "levels": [level.model_dump() for level in path] if path else None,
         "label": response.label,
         "score": response.score,
         "classes": [c.model_dump() for c in classes],

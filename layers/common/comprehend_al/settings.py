@@ -91,6 +91,15 @@ class Settings(BaseModel):
     # longer than the state machine's TimeoutSeconds (24 h): a live run never loses its lock to expiry
     lock_seconds: int = Field(25 * 3600, ge=60, alias="LOCK_SECONDS")
     state_machine_arn: str = Field("", alias="STATE_MACHINE_ARN")  # the reconciler's only
+    # model lines (comprehend_al.lines): the languages that may have their own model (Comprehend custom
+    # classification's), whether /classify and /analyze route by detected language, where a text in a
+    # language without a model goes ("": nowhere, answered 422; "default": the default line; or a line)
+    languages: str = Field("en,es,fr,de,it,pt", alias="LANGUAGES")
+    language_routing: bool = Field(False, alias="LANGUAGE_ROUTING")
+    fallback_line: str = Field("", alias="FALLBACK_LINE")
+    route_min_score: float = Field(0.01, ge=0.0, le=1.0, alias="ROUTE_MIN_SCORE")
+    taxonomy: str = Field("", pattern="^(|nested|flat)$", alias="TAXONOMY")  # PARENT/CHILD labels
+    line: str = ""  # set by comprehend_al.lines.line_settings, never from the environment
 
     # the parts of the functions that need more (read from the same environment by ``from_env``)
     loop: LoopSettings = Field(default_factory=LoopSettings)
@@ -106,11 +115,16 @@ class Settings(BaseModel):
     output_prefix: str = "output/"
 
     @property
+    def language_lines(self) -> list[str]:
+        return [code.strip() for code in self.languages.split(",") if code.strip()]
+
+    @property
     def multi_label(self) -> bool:
         return self.classifier_mode is ClassifierMode.MULTI_LABEL
 
     def model_name(self, kind: ModelKind) -> str:
-        return f"{self.resource_prefix}-{kind.value.replace('_', '-')}"
+        line = f"-{self.line}" if self.line else ""  # a model line's (comprehend_al.lines)
+        return f"{self.resource_prefix}-{kind.value.replace('_', '-')}{line}"
 
     def parameter(self, kind: ModelKind | None, name: str) -> str:
         base = self.parameter_prefix.rstrip("/")

@@ -24,6 +24,7 @@ class Run(StepModel):
     model_name: str
     dataset: DatasetRef
     execution_id: str
+    line: str = ""  # the model line (comprehend_al.lines): "" is the default line
 
 
 class ModelState(StepModel):
@@ -157,6 +158,7 @@ class RollbackRequest(StepModel):
     by: str = "unknown"
     reason: str = ""
     hold_batches_after: bool = False  # hold every batch the version rolled back to was not trained on
+    line: str = ""  # the model line (comprehend_al.lines)
 
 
 class RollbackStart(StepModel):
@@ -193,6 +195,7 @@ class BatchRequest(StepModel):
     action: Literal["readmit", "drop"]
     by: str = "unknown"
     reason: str = ""
+    line: str = ""  # the model line (comprehend_al.lines)
 
 
 class BatchChange(StepModel):

@@ -13,6 +13,7 @@ from comprehend_al.lifecycle.deps import (
     Deps,
     champion,
     next_attempt,
+    suffix,
 )
 from comprehend_al.lifecycle.lineage import settle
 from comprehend_al.models import BatchStatus, ModelKind, ModelStatus
@@ -31,6 +32,8 @@ def endpoint_name(settings: Settings, kind: ModelKind, version: str) -> str:
     """Comprehend endpoint names: ≤ 40 characters of ``[a-zA-Z0-9-]``, no leading/trailing dash."""
     short = spec(kind).short
     compact = version.lstrip("v").replace("-", "")
+    if settings.line:  # a model line's (comprehend_al.lines): its name and a digest of the version
+        compact = f"{settings.line}-{suffix(settings.line, version)}{compact[-4:]}"
     return f"{settings.resource_prefix[:14]}-{short}-{compact}"[:40].strip("-")
 
 

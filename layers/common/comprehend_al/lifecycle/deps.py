@@ -59,7 +59,7 @@ class Deps:
     def pointers(self) -> Pointers:
         """The active model of each kind, read uncached and written by promotion."""
         store = PrefixedStore(self.settings.parameter_prefix, self.params)
-        return Pointers(store, store)
+        return Pointers(store, store, line=self.settings.line)
 
     def param(self, kind: ModelKind | None, name: str) -> str:
         return self.settings.parameter(kind, name)
