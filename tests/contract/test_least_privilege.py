@@ -339,6 +339,14 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     # gold document scores them, the disputed one is adjudicated; both leave as one entity batch
     _annotate(env, a2i, reviews)
 
+    # Taxonomy=nested: a path-labelled test set and upload are split into the parent's and each child
+    # model line's (too few rows to train the children: preparing them is what is recorded)
+    with _function_env(env, "PrepareTrainingDataFunction", TAXONOMY="nested"):
+        stack.put("test/classifier/test.csv", datagen.to_csv(langgen.taxonomy(40, seed=98)))
+        _expect(
+            stack.upload("train/new/paths.csv", datagen.to_csv(langgen.taxonomy(20, seed=15))), "SUCCEEDED"
+        )
+
 
 def _annotate(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | None]]) -> None:
     stack = env.stack
@@ -375,14 +383,6 @@ def _annotate(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | None
 
 def _span(begin: int, end: int, kind: str) -> dict[str, Any]:
     return {"BeginOffset": begin, "EndOffset": end, "Type": kind}
-
-    # Taxonomy=nested: a path-labelled test set and upload are split into the parent's and each child
-    # model line's (too few rows to train the children: preparing them is what is recorded)
-    with _function_env(env, "PrepareTrainingDataFunction", TAXONOMY="nested"):
-        stack.put("test/classifier/test.csv", datagen.to_csv(langgen.taxonomy(40, seed=98)))
-        _expect(
-            stack.upload("train/new/paths.csv", datagen.to_csv(langgen.taxonomy(20, seed=15))), "SUCCEEDED"
-        )
 
 
 def _tickets(n: int, seed: int) -> bytes:
