@@ -24,6 +24,7 @@ from comprehend_al.lifecycle.deps import Deps
 from comprehend_al.models import BatchOrigin, BatchStatus, DatasetRef, ModelKind
 from comprehend_al.store.dynamo import now_iso
 from comprehend_al.store.records import BatchRecord, DatasetRecord
+from comprehend_al.store.registry import Registry
 
 ORIGIN_PREFIXES = (("feedback-", BatchOrigin.FEEDBACK), ("review-", BatchOrigin.REVIEW))
 
@@ -125,19 +126,9 @@ def compose(
         "without": _without(every, exclude),
         "reason": reason,
     }
-    registry.put_dataset(
-        dataset,
-        uploads=[b.source for b in included],
-        parent=current.version if current else None,
-        execution_id=execution_id,
-        sources=sorted(s for b in included for s in b.sources),
-        lineage=values,
+    return _registered(
+        deps.registry, dataset, values, current, execution_id, merged=merged, split=split, included=included
     )
-    record = DatasetRecord(
-        version=version, dataset=dataset, parent=current.version if current else None, **values
-    )
-    new = [b for b in included if b.status != BatchStatus.ACCEPTED]
-    return Composition(dataset, record, merged, split, included, new)
 
 
 def _compose_parts(
@@ -179,19 +170,9 @@ def _compose_parts(
         "without": _without(every, exclude),
         "reason": reason,
     }
-    registry.put_dataset(
-        dataset,
-        uploads=[b.source for b in included],
-        parent=current.version if current else None,
-        execution_id=execution_id,
-        sources=sorted(s for b in included for s in b.sources),
-        lineage=values,
+    return _registered(
+        deps.registry, dataset, values, current, execution_id, merged=merged, split=split, included=included
     )
-    record = DatasetRecord(
-        version=version, dataset=dataset, parent=current.version if current else None, **values
-    )
-    new = [b for b in included if b.status != BatchStatus.ACCEPTED]
-    return Composition(dataset, record, merged, split, included, new)
 
 
 def _without(every: list[BatchRecord], exclude: Collection[str]) -> list[str]:
@@ -254,3 +235,29 @@ def settle(
             deps.registry.set_batch_status(kind, batch, status, reason, model_version=model_version)
             moved.append(batch.batch_id)
     return moved
+
+
+def _registered(
+    registry: Registry,
+    dataset: DatasetRef,
+    values: dict[str, Any],
+    current: DatasetRecord | None,
+    execution_id: str,
+    *,
+    merged: Merged,
+    split: Waiting,
+    included: list[BatchRecord],
+) -> Composition:
+    """Record the composed version (its batches, sources and lineage) and describe what it holds."""
+    parent = current.version if current else None
+    registry.put_dataset(
+        dataset,
+        uploads=[b.source for b in included],
+        parent=parent,
+        execution_id=execution_id,
+        sources=sorted(s for b in included for s in b.sources),
+        lineage=values,
+    )
+    record = DatasetRecord(version=dataset.version, dataset=dataset, parent=parent, **values)
+    new = [b for b in included if b.status != BatchStatus.ACCEPTED]
+    return Composition(dataset, record, merged, split, included, new)
