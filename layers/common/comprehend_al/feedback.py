@@ -21,7 +21,7 @@ from comprehend_al.errors import (
     TextNotRetained,
     UnknownLabel,
 )
-from comprehend_al.hierarchy import corrected
+from comprehend_al.hierarchy import FLAT, corrected, decode_class, path_problems
 from comprehend_al.labels import buffer_rows
 from comprehend_al.observability import logger
 from comprehend_al.predict import CLASSIFIER, MAX_TEXT_BYTES, PREDICTION_ID, PredictDeps, model_version
@@ -80,6 +80,8 @@ def active_model_labels(deps: PredictDeps) -> tuple[str | None, list[str]]:
         if model and model.dataset_version:
             record = deps.registry.dataset(CLASSIFIER, model.dataset_version)
             labels = sorted(record.dataset.label_counts) if record else []
+            if deps.settings.taxonomy == FLAT:  # the model's class names, as /classify answers them
+                labels = sorted(decode_class(label) for label in labels)
         if not labels:
             raise ModelNotReady(f"the labels of the active model {version} are not in the registry")
         deps._model_labels[version] = labels
@@ -113,15 +115,18 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
         row_id = f"feedback-text-{text_hash(text)}"
     else:
         raise InvalidField("send prediction_id or text", field="prediction_id")
+
+    def check(label: str) -> list[str]:
+        return label_problems(
+            label, multi_label=settings.multi_label, delimiter=settings.label_delimiter, max_chars=5000
+        )
+
     for label in labels:
-        parts = label.split("/") if label in known and "/" in label else [label]  # a taxonomy's path
-        problems = [
-            p
-            for part in parts
-            for p in label_problems(
-                part, multi_label=settings.multi_label, delimiter=settings.label_delimiter, max_chars=5000
-            )
-        ]
+        if settings.taxonomy == FLAT:  # a path, as a flat taxonomy's uploads take it
+            problems = path_problems(label, check)
+        else:
+            parts = label.split("/") if label in known and "/" in label else [label]  # a taxonomy's path
+            problems = [p for part in parts for p in check(part)]
         if problems:
             raise InvalidField("; ".join(problems), field="label")
         if not deps.loop.allow_new_labels and label not in known:

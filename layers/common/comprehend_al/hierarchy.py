@@ -12,6 +12,10 @@ child model (its child is implied).
 
 ``TAXONOMY=flat``: one model of the paths; ``/classify`` reads the parent off the path (a parent's score is
 the sum of its paths' scores). The benchmark (``make bench HIERARCHY=1``) measures both on dbpedia.
+A path-labelled upload (and fixed test set) is validated part by part (:func:`path_problems`) and stored
+with each path as the model's class name, ``PARENT__CHILD`` (:func:`encode_class`): Comprehend is never
+sent a ``/``. Class names are read back as paths (:func:`decode_class`) where they leave the lifecycle:
+``/classify``, ``/feedback``'s label check (so the label buffer holds paths), the drift baseline.
 
 ``/classify`` answers ``path`` and ``levels`` (``[{level, label, score, model_version, line}]``, parent
 first) in both modes.
@@ -34,6 +38,7 @@ from comprehend_al.lines import CHILD_PREFIX, LineBucket
 
 SEPARATOR = "/"
 NESTED, FLAT = "nested", "flat"
+CLASS_SEPARATOR = "__"  # joins the levels of a flat model's class names: PARENT__CHILD
 
 
 class Level(BaseModel):
@@ -48,6 +53,34 @@ def split_label(label: str) -> tuple[str, str | None]:
     """``P/C`` → ``(P, C)``; ``P`` → ``(P, None)``."""
     parent, sep, child = label.partition(SEPARATOR)
     return parent, (child if sep and child else None)
+
+
+def path_problems(label: str, check: Callable[[str], list[str]]) -> list[str]:
+    """Why a flat taxonomy's label (``P/C``, or ``P`` alone) is refused: a part refused by ``check`` (the
+    upload rules of one label), more than two levels, or a part that holds ``__`` or begins or ends with
+    ``_`` (``__`` joins the levels in the model's class names, so that :func:`decode_class` is exact)."""
+    parts = label.split(SEPARATOR)
+    if len(parts) > 2:
+        return [f"label {label!r} has {len(parts)} levels: a taxonomy path has at most 2 (PARENT/CHILD)"]
+    reasons = [reason for part in parts for reason in check(part)]
+    for part in parts:
+        if CLASS_SEPARATOR in part or part.startswith("_") or part.endswith("_"):
+            reasons.append(
+                f"label {label!r}: with Taxonomy=flat a level may not contain '__' nor begin or end with "
+                "'_' ('__' joins the levels in the model's class names)"
+            )
+    return reasons
+
+
+def encode_class(label: str) -> str:
+    """A flat taxonomy's label (checked by :func:`path_problems`) as the model's class name: ``P/C`` →
+    ``P__C`` (``P`` alone is unchanged)."""
+    return label.replace(SEPARATOR, CLASS_SEPARATOR)
+
+
+def decode_class(name: str) -> str:
+    """A flat model's class name as its path: ``P__C`` → ``P/C``."""
+    return name.replace(CLASS_SEPARATOR, SEPARATOR)
 
 
 def child_line(parent: str) -> str:

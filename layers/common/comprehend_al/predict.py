@@ -42,7 +42,7 @@ from comprehend_al.errors import (
     ResourceNotFound,
     ServiceUnavailable,
 )
-from comprehend_al.hierarchy import Level, levels
+from comprehend_al.hierarchy import FLAT, Level, decode_class, levels
 from comprehend_al.kinds import spec
 from comprehend_al.labels import LabelDeps
 from comprehend_al.models import ModelKind
@@ -129,7 +129,8 @@ def _classify_document(deps: PredictDeps, endpoint_arn: str, text: str) -> list[
     with aws_call("ClassifyDocument"):
         response = deps.comprehend.classify_document(Text=text, EndpointArn=endpoint_arn)
     raw = response.get("Classes") or response.get("Labels") or []
-    classes = [ClassScore(Name=str(c["Name"]), Score=float(c["Score"])) for c in raw]
+    name = decode_class if deps.settings.taxonomy == FLAT else str  # a flat model's class names: paths
+    classes = [ClassScore(Name=name(str(c["Name"])), Score=float(c["Score"])) for c in raw]
     return sorted(classes, key=lambda c: (-c.Score, c.Name))
 
 

@@ -43,6 +43,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from comprehend_al.errors import InvalidRequest, InvalidTrainingData, Problem
+from comprehend_al.hierarchy import FLAT, encode_class, path_problems
 from comprehend_al.models import Frozen
 
 # Characters Comprehend accepts as LabelDelimiter (botocore service model).
@@ -330,6 +331,7 @@ def parse_upload(
     delimiter: str = "|",
     limits: Limits = DEFAULT_LIMITS,
     warnings: list[Problem] | None = None,
+    taxonomy: str = "",
 ) -> list[Row]:
     """Validate an uploaded training CSV and return its rows; raise ``InvalidTrainingData`` listing every
     problem found (up to ``limits.max_problems``).
@@ -337,6 +339,8 @@ def parse_upload(
     Blank lines are skipped. The same text twice with the same labels is kept (``merge`` drops the
     duplicate); the same text with different labels in one upload is a problem (which one is right?).
     A header line is skipped; ``warnings`` (when given) receives a problem saying so.
+    With ``taxonomy="flat"`` a label may be a path (``PARENT/CHILD``): each level is checked by the rules
+    above, and the row's label is the model's class name (``PARENT__CHILD``, :mod:`comprehend_al.hierarchy`).
     """
     check_delimiter(delimiter)
     problems = _Problems(file, limits.max_problems)
@@ -366,7 +370,9 @@ def parse_upload(
                 if warnings is not None:
                     warnings.append(Problem(file, record.line, "record", reason))
                 continue
-        row = _check_record(record, problems, multi_label=multi_label, delimiter=delimiter, limits=limits)
+        row = _check_record(
+            record, problems, multi_label=multi_label, delimiter=delimiter, limits=limits, taxonomy=taxonomy
+        )
         if row is None:
             continue
         key = normalize_text(row.text)
@@ -394,7 +400,13 @@ def parse_upload(
 
 
 def _check_record(
-    record: _Record, problems: _Problems, *, multi_label: bool, delimiter: str, limits: Limits
+    record: _Record,
+    problems: _Problems,
+    *,
+    multi_label: bool,
+    delimiter: str,
+    limits: Limits,
+    taxonomy: str = "",
 ) -> Row | None:
     fields = record.fields or []
     line = record.line
@@ -419,12 +431,19 @@ def _check_record(
     else:
         labels = (label_field,)
         to_check = [label_field]
-    for label in to_check:
-        for reason in label_problems(
+
+    def check(label: str) -> list[str]:
+        return label_problems(
             label, multi_label=multi_label, delimiter=delimiter, max_chars=limits.max_label_chars
-        ):
+        )
+
+    flat = taxonomy == FLAT
+    for label in to_check:
+        for reason in path_problems(label, check) if flat else check(label):
             problems.add(line, "label", reason)
             ok = False
+    if flat:
+        labels = tuple(encode_class(label) for label in labels)
 
     if not text.strip():
         problems.add(line, "text", "text is empty")

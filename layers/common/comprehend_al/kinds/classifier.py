@@ -33,6 +33,7 @@ from comprehend_al.datasets.classification import (
 from comprehend_al.drift import baseline_profile
 from comprehend_al.errors import Problem
 from comprehend_al.guard import Unit, sample
+from comprehend_al.hierarchy import FLAT, decode_class
 from comprehend_al.kinds.base import (
     STORED_DATASET_LIMITS,
     KindSpec,
@@ -83,7 +84,10 @@ class ClassifierData:
         *,
         limits: Limits = DEFAULT_LIMITS,
         warnings: list[Problem] | None = None,
+        stored: bool = False,
     ) -> list[Any]:
+        """Rows of a file; an upload's or the fixed test set's paths (``Taxonomy=flat``) become the model's
+        class names, which a stored file (``stored``) already holds."""
         return parse_upload(
             data,
             file=file,
@@ -91,6 +95,7 @@ class ClassifierData:
             delimiter=self.settings.label_delimiter,
             limits=limits,
             warnings=warnings,
+            taxonomy="" if stored else self.settings.taxonomy,
         )
 
     def load(self, dataset: DatasetRef | None) -> list[Any]:
@@ -98,7 +103,7 @@ class ClassifierData:
             return []
         key = dataset.train_uri.split("/", 3)[3]
         # a stored version was validated when it was accepted: only its size may exceed an upload's limit
-        return self._parse(self.bucket.get(key), dataset.train_uri, limits=STORED_DATASET_LIMITS)
+        return self._parse(self.bucket.get(key), dataset.train_uri, limits=STORED_DATASET_LIMITS, stored=True)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -122,7 +127,7 @@ class ClassifierData:
 
     def load_batch(self, uri: str) -> list[Any]:
         key = uri.split("/", 3)[3]
-        return self._parse(self.bucket.get(key), uri, limits=STORED_DATASET_LIMITS)
+        return self._parse(self.bucket.get(key), uri, limits=STORED_DATASET_LIMITS, stored=True)
 
     def read_part(self, uri: str) -> list[Row]:
         """The rows of a batch's file or a stored dataset file (written here, validated on arrival)."""
@@ -253,7 +258,8 @@ class ClassifierData:
         if test:
             known = set(merged.label_counts)
             rows = self._test_rows()
-            if any(not set(row.labels) <= known for row in rows):
+            flat = self.settings.taxonomy == FLAT  # the file's paths are not the model's class names
+            if flat or any(not set(row.labels) <= known for row in rows):
                 # Comprehend refuses a test set with labels the training data lacks: training gets the
                 # documents of known labels; the evaluation still runs the whole fixed test set
                 kept = [row for row in rows if set(row.labels) <= known]
@@ -292,7 +298,8 @@ class ClassifierData:
         for prediction in read_job_output(job_output):
             if prediction.scores and 0 <= prediction.line < len(rows):
                 best = max(prediction.scores, key=lambda s: s.score)
-                top.append((best.name, best.score))
+                name = decode_class(best.name) if self.settings.taxonomy == FLAT else best.name
+                top.append((name, best.score))  # as /classify answers it (live traffic is compared)
                 texts.append(rows[prediction.line].text)
         return baseline_profile(top, texts).model_dump(mode="json")
 
