@@ -1,4 +1,4 @@
-"""Taxonomy=flat: path labels in uploads become class names Comprehend's rules accept, and come back as paths."""
+"""Taxonomy=flat: path labels in uploads become class names the label rules accept, read back as paths."""
 
 from __future__ import annotations
 
@@ -81,3 +81,18 @@ def test_a_flat_models_decoded_class_names_give_both_levels() -> None:
     ]
     parent, child = flat_levels(classes, "v1")
     assert (parent.label, parent.score, child.label, child.score) == ("Orders", 0.9, "Refund", 0.6)
+
+
+def test_a_reviewers_path_answer_is_taken_in_flat_mode_and_refused_otherwise() -> None:
+    """Given a review loop whose choices are a flat model's paths, when a reviewer picks one, then the
+    answer is a reviewed row with the path (no taxonomy: the '/' is refused as before)."""
+    from comprehend_al.a2i import parse_output
+
+    paths = ["ORDERS/BILLING", "ORDERS/SHIPPING", "SERVICE/TECHNICAL"]
+    output = {
+        "humanAnswers": [{"answerContent": {"label-1": "ORDERS/SHIPPING"}, "workerId": "w0"}],
+        "inputContent": {"items": [{"id": "1", "text": "where is it"}], "labels": paths, "multiLabel": False},
+    }
+    [row] = parse_output(output, taxonomy=FLAT).reviewed
+    assert row.labels == ("ORDERS/SHIPPING",)
+    assert parse_output(output).rejected == ("label-1",)

@@ -33,6 +33,7 @@ from comprehend_al.aws.errors import aws_call
 from comprehend_al.aws.s3 import split_uri
 from comprehend_al.datasets.classification import label_problems
 from comprehend_al.errors import InvalidRequest
+from comprehend_al.hierarchy import FLAT, path_problems
 from comprehend_al.labels import LabelDeps, buffer_rows
 from comprehend_al.observability import logger
 from comprehend_al.store.label_buffer import FlushResult, LabelRow
@@ -147,7 +148,7 @@ def _chosen(value: Any) -> tuple[str, ...]:
 
 
 def parse_output(
-    output: dict[str, Any], *, allow_new_labels: bool = False, delimiter: str = "|"
+    output: dict[str, Any], *, allow_new_labels: bool = False, delimiter: str = "|", taxonomy: str = ""
 ) -> ParsedOutput:
     """Pair each answer with its input item by the id in its ``label-<id>`` key; majority over workers.
 
@@ -175,10 +176,11 @@ def parse_output(
             if not allow_new_labels and not set(labels) <= choices:
                 rejected.append(key)
                 continue
-            if any(
-                label_problems(lab, multi_label=multi_label, delimiter=delimiter, max_chars=5000)
-                for lab in labels
-            ):
+
+            def check(lab: str) -> list[str]:
+                return label_problems(lab, multi_label=multi_label, delimiter=delimiter, max_chars=5000)
+
+            if any(path_problems(lab, check) if taxonomy == FLAT else check(lab) for lab in labels):
                 rejected.append(key)
                 continue
             votes[item_id][labels] += 1
@@ -248,7 +250,10 @@ def process_review(
         )
         return process_annotation(name, output, annotation)
     parsed = parse_output(
-        output, allow_new_labels=deps.loop.allow_new_labels, delimiter=deps.settings.label_delimiter
+        output,
+        allow_new_labels=deps.loop.allow_new_labels,
+        delimiter=deps.settings.label_delimiter,
+        taxonomy=deps.settings.taxonomy,  # flat: the choices are paths (comprehend_al.hierarchy)
     )
     rows = [
         LabelRow(
