@@ -31,6 +31,8 @@ SLOW = (
     ".venv/bin/comprehend-al run",
     ".venv/bin/comprehend-al loop",
     ".venv/bin/python -m pytest",
+    "make bench-scale",  # builds datasets of 100k and 1M rows: about two minutes
+    "make invoke",  # three offline stacks in a row (~30 s); tests/integration/test_invoke.py covers it fast
 )
 FILES_WRITTEN = ("tickets.csv",)  # by the README's commands, in the repository root
 
