@@ -69,8 +69,11 @@ $(CHROMIUM):
 	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -qq chromium >/dev/null
 
+# The fast suite runs in two processes (a test file stays in one, with its module fixtures); TEST_WORKERS=0
+# runs it in this process.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(ENCODERS_STAMP) $(AWSCLI_STAMP) $(CHROMIUM)
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest -m "not slow" -q -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: $(STAMP) $(ENCODERS_STAMP)
 	$(PY) -m pytest -m slow -q || [ $$? -eq 5 ]  # exit 5: no test marked slow
