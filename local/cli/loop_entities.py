@@ -42,10 +42,11 @@ class Annotator:
     rng: random.Random = field(default_factory=random.Random)
 
     def answer(self, truth: Sequence[tuple[int, int, str]], prefill: Answer) -> Answer:
-        if self.careless and self.rng.random() < 0.9:
-            return [{k: e[k] for k in ("BeginOffset", "EndOffset", "Type")} for e in prefill]
+        base = truth
+        if self.careless and self.rng.random() < 0.9:  # the model's spans, then the same slips on top
+            base = [(e["BeginOffset"], e["EndOffset"], e["Type"]) for e in prefill]
         spans: Answer = []
-        for begin, end, type_ in truth:
+        for begin, end, type_ in base:
             roll = self.rng.random()
             if roll < self.error_rate / 2:
                 continue  # missed
