@@ -79,9 +79,10 @@ def review_input(
     return content
 
 
-def loop_name(prediction_id: str) -> str:
-    """A valid HumanLoopName (lower-case letters, digits and hyphens, at most 63) for one prediction."""
-    name = "p-" + re.sub(r"[^a-z0-9]+", "-", prediction_id.lower()).strip("-")
+def loop_name(prediction_id: str, prefix: str = "p-") -> str:
+    """A valid HumanLoopName (lower-case letters, digits and hyphens, at most 63) for one prediction
+    (``prefix`` ``e-``: one entity document)."""
+    name = prefix + re.sub(r"[^a-z0-9]+", "-", prediction_id.lower()).strip("-")
     name = re.sub(r"-{2,}", "-", name)[:63].rstrip("-")
     if not LOOP_NAME.match(name):
         raise InvalidRequest(f"cannot make a human loop name of {prediction_id!r}")

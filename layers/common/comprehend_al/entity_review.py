@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from comprehend_al.a2i import loop_name
 from comprehend_al.errors import InvalidRequest
 
 BOUNDARY_SCORE = 0.5
@@ -47,7 +48,6 @@ BOUNDARY_GAP = re.compile(r"^[ \-]?$")  # what may separate two touching spans
 DEFAULT_DAILY_BUDGET = 100
 DEFAULT_THRESHOLD = 0.8
 KIND = "entities"
-LOOP_NAME = re.compile(r"^[a-z0-9](-*[a-z0-9]){0,62}$")
 
 
 class EntityStrategy(StrEnum):
@@ -215,8 +215,4 @@ def loop_input(
 
 def entity_loop_name(item_id: str) -> str:
     """A valid HumanLoopName (``e-<id>``: lower-case letters, digits, hyphens, at most 63) for one item."""
-    name = "e-" + re.sub(r"[^a-z0-9]+", "-", item_id.lower()).strip("-")
-    name = re.sub(r"-{2,}", "-", name)[:63].rstrip("-")
-    if not LOOP_NAME.match(name):
-        raise InvalidRequest(f"cannot make a human loop name of {item_id!r}")
-    return name
+    return loop_name(item_id, prefix="e-")
