@@ -56,6 +56,12 @@ def test_multi_label_scores_each_label_independently() -> None:
     both = dict(model.predict_proba(["recipe butter oven bank loan interest"])[0])
     assert both["COOKING"] >= 0.5 and both["FINANCE"] >= 0.5 and both["SPORTS"] < 0.5
     assert model.predict(["recipe flour oven dough"]) == [["COOKING"]]
+    # a request (one document, the fast path) scores as the batch path does, with the fitted calibration
+    data = multi_label_rows(LABELS[:3], 400, seed=3)
+    model = train([t for _, t in data], [labels for labels, _ in data], multi_label=True)
+    assert model.platt[1] != 0.0
+    pair = ["recipe butter oven bank loan interest", "a match and a goal"]
+    assert model.scores(pair[:1])[0] == pytest.approx(model.scores(pair)[0], abs=1e-6)
 
 
 def test_training_needs_two_labels() -> None:
@@ -146,10 +152,11 @@ def test_novelty_keeps_the_ranking_and_lowers_only_the_confidence() -> None:
 
 
 @needs_encoder
-def test_minilm_joins_use_and_the_static_table_on_large_sets_of_short_documents_only() -> None:
+def test_minilm_joins_use_and_the_static_table_on_short_documents_only() -> None:
     short, long = "where is my card?", "a news item of some length, " * 8
-    assert [e.name for e in _encoders_for([short] * 300, None)] == ["use", "static-l6"]
+    assert [e.name for e in _encoders_for([short] * 30, None)] == ["use", "static-l6", "minilm-l6"]
     assert [e.name for e in _encoders_for([short] * 2000, None)] == ["use", "static-l6", "minilm-l6"]
+    assert [e.name for e in _encoders_for([long] * 30 + [short] * 20, None)] == ["use", "static-l6"]
     assert [e.name for e in _encoders_for([long] * 2000, None)] == ["use", "static-l6"]
     assert _encoders_for([short] * 2000, ()) == []
 
