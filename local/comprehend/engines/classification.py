@@ -11,8 +11,8 @@ then the model is refitted on all of it:
 * ``p = (1 - w) · p_svm + w · p_nb``, ``w`` ∈ {0, .15, .3, .45} maximising held-out accuracy (ties →
   the first);
 * sentence embeddings (when the encoders are prepared, see ``encoders.py``): a multinomial logistic
-  regression per encoder (USE and the static token table distilled from MiniLM-L6 always, MiniLM-L6 itself
-  on short documents), blended with ``p`` as a weighted geometric mean, the weights on a 0.1
+  regression per encoder (USE always; on short documents MiniLM-L6, else the static token table distilled
+  from it), blended with ``p`` as a weighted geometric mean, the weights on a 0.1
   grid maximising held-out accuracy (ties: log-loss);
 * then a power ``p^τ`` (renormalised) minimising the held-out log-loss;
 * novelty: scores fade toward 1/K for documents less similar to every label's centroid (USE space, else the
@@ -69,8 +69,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +98,7 @@ UNBALANCED_RATIO = 1.5  # uncalibrated multi-class data whose largest label has 
 # Sentence encoders blended with the sparse model (see encoders.py). USE always: cheap (~1 ms a document),
 # multilingual, and on small data the largest gain (40 generated tickets: sparse 0.77, + USE 0.90). The static
 # table always: a lookup, and on news the blend's lift (AG News + USE 0.884 → + static 0.889; its held-out
-# weight is 0.2, on BANKING77 0). MiniLM-L6 costs ~4x USE per document (~2.5 ms CPU for a short one) and
+# weight is 0.2; beside MiniLM-L6, which it is distilled from, it is left out). MiniLM-L6 costs ~4x USE per document (~2.5 ms CPU for a short one) and
 # grows with length: it is used on short documents (median ≤ 160 characters) only (intents: BANKING77 + USE
 # 0.913 (+ static 0.920) → + MiniLM 0.929; MiniLM-L3 instead: 0.923 at half the cost). Whatever the number of
 # documents: it was once kept for 2,000 and more, to save encoding time, but the time is small on small sets
@@ -310,34 +309,34 @@ class ClassifierModel:
         return np.asarray(x @ self.coef.T) + self.intercept
 
     def _encoders(self) -> list[tuple[str, encoding.Encoder]]:
-        """The encoders the model uses that this process can load."""
+        """The encoders the model uses that this process can load, by name."""
         names = {h.encoder for h in self.dense}
         if self.novelty is not None and self.novelty.encoder:
             names.add(self.novelty.encoder)
         found = [(name, encoding.get_encoder(name)) for name in sorted(names)]
         return [(name, e) for name, e in found if e is not None]
 
-    def _vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """Embeddings of ``texts`` for every encoder the model uses and this process can load."""
-        return {name: e.encode(texts) for name, e in self._encoders()}
+    def _start_side(self, text: str) -> dict[str, Future[np.ndarray]]:
+        """For one document with two or more ONNX encoders to run: the costliest (a BERT) started in a side
+        thread now, so that it runs beside the caller's sparse model and other encoders (onnxruntime releases
+        the GIL), and a request waits for the slowest encoder, not for the sum of everything. (Starting every
+        encoder in side threads was slower: p50 2.9 → 4.1 ms for a BANKING77 request, the hand-offs and the
+        GIL.)"""
+        sessions = [(n, e) for n, e in self._encoders() if not e.is_static and not e.cached([text])]
+        if len(sessions) < 2:
+            return {}
+        name, encoder = max(sessions, key=lambda item: item[1].spec.kind == "bert")
+        return {name: _side_pool().submit(encoder.encode, [text])}
 
-    def _start_vectors(self, text: str) -> Callable[[], dict[str, np.ndarray]]:
-        """``_vectors([text])`` with its ONNX encoders started in side threads (onnxruntime releases the GIL),
-        so that they run beside each other and beside the caller's sparse model: a request waits for the
-        slowest encoder, not for the sum of everything. Call the result for the vectors."""
-        loaded = self._encoders()
-        pending = {
-            name: _side_pool().submit(e.encode, [text])
-            for name, e in loaded
-            if not e.is_static and not e.cached([text])
-        }
-
-        def collect() -> dict[str, np.ndarray]:
-            out = {name: e.encode([text]) for name, e in loaded if name not in pending}
-            out.update((name, future.result()) for name, future in pending.items())
-            return out
-
-        return collect
+    def _vectors(
+        self, texts: list[str], pending: dict[str, Future[np.ndarray]] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Embeddings of ``texts`` for every encoder the model uses and this process can load; those in
+        ``pending`` (see ``_start_side``) from their futures."""
+        pending = pending or {}
+        out = {name: e.encode(texts) for name, e in self._encoders() if name not in pending}
+        out.update((name, future.result()) for name, future in pending.items())
+        return out
 
     def _finish(self, p_sparse: np.ndarray, vectors: dict[str, np.ndarray], words: Any) -> np.ndarray:
         """Blend with the dense heads, apply the power calibration, fade novel documents."""
@@ -378,13 +377,12 @@ class ClassifierModel:
 
     def _score_one(self, text: str) -> np.ndarray:
         """``scores`` for one document through the featurizer's fast path (real-time inference)."""
-        if self.multi_label:
-            idx, val = self.featurizer.transform_one(text)
-            a, b = self.platt
-            return _sigmoid(a * (self.coef[:, idx].astype(np.float64) @ val + self.intercept) + b)
-        vectors = self._start_vectors(text)
+        side = {} if self.multi_label else self._start_side(text)
         idx, val = self.featurizer.transform_one(text)
         margins = (self.coef[:, idx].astype(np.float64) @ val + self.intercept)[None, :]
+        if self.multi_label:
+            a, b = self.platt
+            return _sigmoid(a * margins + b)[0]
         p = _softmax(self.temperature * margins)
         if self.nb_log_prob is not None and self.nb_weight > 0:
             p_nb = _softmax((val @ self.nb_log_prob[idx].astype(np.float64))[None, :])
@@ -397,7 +395,7 @@ class ClassifierModel:
                 (val[keep], (np.zeros(int(keep.sum()), dtype=np.int64), idx[keep])), (1, n_words)
             )
             words = _normalise_rows(row)
-        return self._finish(p, vectors(), words)[0]
+        return self._finish(p, self._vectors([text], side), words)[0]
 
     def predict_proba(self, texts: list[str]) -> list[list[tuple[str, float]]]:
         """For each text, every label with its score, best first."""
@@ -471,6 +469,9 @@ def _encoders_for(texts: list[str], requested: tuple[str, ...] | None) -> list[e
     if requested is None:
         short = bool(texts) and float(np.median([len(t) for t in texts])) <= SHORT_DOCUMENT_CHARS
         requested = tuple(n for n in ENCODERS if n not in SHORT_ENCODERS or short)
+        # a static table beside the encoder it was distilled from adds nothing (BANKING77: held-out weight 0,
+        # dev accuracy 0.929 with or without it) and costs a head to fit and a blend weight to choose
+        requested = tuple(n for n in requested if encoding.SPECS[n].distilled_from not in requested)
     found = [encoding.get_encoder(name) for name in encoding.enabled(requested)]
     return [e for e in found if e is not None]
 
