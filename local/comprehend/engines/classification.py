@@ -97,14 +97,14 @@ MIN_CALIBRATION_DOCS = 20  # fewer held-out documents than this: keep the defaul
 UNBALANCED_RATIO = 1.5  # uncalibrated multi-class data whose largest label has > 1.5x the smallest's docs
 # Sentence encoders blended with the sparse model (see encoders.py). USE always: cheap (~1 ms a document),
 # multilingual, and on small data the largest gain (40 generated tickets: sparse 0.77, + USE 0.90). The static
-# table always: a lookup, and on news the blend's lift (AG News + USE 0.884 → + static 0.889; its held-out
-# weight is 0.2; beside MiniLM-L6, which it is distilled from, it is left out). MiniLM-L6 costs ~4x USE per document (~2.5 ms CPU for a short one) and
-# grows with length: it is used on short documents (median ≤ 160 characters) only (intents: BANKING77 + USE
-# 0.913 (+ static 0.920) → + MiniLM 0.929; MiniLM-L3 instead: 0.923 at half the cost). Whatever the number of
-# documents: it was once kept for 2,000 and more, to save encoding time, but the time is small on small sets
-# (~1 s CPU per 500 short documents, once: embeddings are cached) while the lift is largest there, which is
-# where active learning works (BANKING77, labels to 95 % of full-data accuracy at 100 reviews a day: random
-# 2,052 → 1,807, margin_clusters 1,370 → 869).
+# table: a lookup, and on news the blend's lift (AG News + USE 0.884 → + static 0.889; its held-out weight is
+# 0.2); beside MiniLM-L6, which it is distilled from, it adds nothing (BANKING77: weight 0) and is left out.
+# MiniLM-L6 costs ~4x USE per document (~2 ms CPU for a short one) and grows with length: it is used on short
+# documents only (median ≤ 160 characters; intents: BANKING77 + USE 0.913 → + MiniLM 0.929; MiniLM-L3
+# instead: 0.923 at half the cost), whatever their number. It was once kept for 2,000 documents and more, to
+# save encoding time, but on small sets that time is small (~1 s CPU per 500 short documents, once: embeddings
+# are cached) and the lift is largest, and small sets are where active learning works (BANKING77, labels to
+# 95 % of full-data accuracy at 100 reviews a day: random 2,052 → 1,807, margin_clusters 1,370 → 869).
 ENCODERS = ("use", "static-l6", "minilm-l6")
 SHORT_ENCODERS = frozenset({"minilm-l6"})
 SHORT_DOCUMENT_CHARS = 160  # median length up to which SHORT_ENCODERS are used

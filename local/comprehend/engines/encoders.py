@@ -52,10 +52,10 @@ LOG = logging.getLogger("local.comprehend.encoders")
 FORMAT_VERSION = 1
 ENV_DIR = "COMPREHEND_ENCODERS_DIR"
 ENV_SELECT = "COMPREHEND_ENCODERS"  # "none" turns the encoders off (sparse models only)
-# WordPiece tokens a BERT encoder reads of a document. The engines use one on short documents only (median ≤ 160
-# characters), where it reads ~98 % of them whole (BANKING77: median 14 tokens, p99 54); its cost grows with the
-# tokens (MiniLM-L6: ~2 ms at 16, 6.6 ms at 54 on one core), so the cap bounds a request's tail latency. The
-# sparse model and USE still read the whole text. BANKING77 dev: 0.929 with 48 or 128.
+# WordPiece tokens a BERT encoder reads of a document. The engines use one on short documents only (median
+# ≤ 160 characters), where it reads ~98 % of them whole (BANKING77: median 14 tokens, p99 54). Its cost grows
+# with the tokens (MiniLM-L6: ~2 ms at 16, 6.6 ms at 54 on one core), so the cap bounds a request's tail
+# latency; the sparse model and USE still read the whole text. BANKING77 dev: 0.929 with 48 or 128.
 MAX_TOKENS = 48
 BATCH = 32
 BATCH_THREADS = max(1, min(2, os.cpu_count() or 1))
