@@ -23,16 +23,16 @@ Embeddings are cached per text (``encoders.Encoder.encode``): retraining on data
 the new documents. Without the encoders (not prepared, onnxruntime missing, ``COMPREHEND_ENCODERS=none``)
 the engine logs why and trains the sparse model alone.
 
-Measured on ``shared/data`` (train → dev, 2 busy cores, ``python -m local.bench``), sparse model alone: AG
-News 0.870 (plain TF-IDF + logistic regression 0.853), BANKING77 0.905 (0.855), training 7-14 s / 9-30 s
-depending on the machine's load; with the embeddings (``make bench``, every request paying its own
-encoding): AG News 0.8875 (USE + static table; USE alone 0.884), BANKING77 0.929 (USE + static + MiniLM-L6;
-0.927 when training embedded in batches, see ``encoders.Encoder._run``), ECE 0.033 / 0.026, off-topic texts'
-mean top score 0.27 (4 labels) / 0.04 (77 labels). Cost, in CPU seconds (all threads; the wall time depends
-on what else runs: on the shared 2-core machine at load 15-20 it was 3-5x more): first training, nothing
-cached, 24 s (AG News) / 61 s (BANKING77, of which MiniLM-L6 ~31 s, USE ~5 s, the three SVM fits ~13 s,
-scoring the test set ~5 s); retraining on the same data, embeddings cached: 9 s / 21 s. A request costs
-~7.6 / 10.3 ms of CPU through boto3 and HTTP (client and service; USE ~2 ms, MiniLM-L6 ~3.4 ms of it).
+Measured on ``shared/data`` (train → dev, ``python -m local.bench``), sparse model alone: AG News 0.870
+(plain TF-IDF + logistic regression 0.853), BANKING77 0.905 (0.855), training 7-14 s / 9-30 s depending on
+the machine's load; with the embeddings (``make bench``, 2 quiet cores, every request paying its own
+encoding): AG News 0.8875 (USE + static table; USE alone 0.884), BANKING77 0.929 (USE + MiniLM-L6; 0.927
+when training embedded in batches, see ``encoders.Encoder._run``), ECE 0.033 / 0.022, off-topic texts' mean
+top score 0.27 (4 labels) / 0.04 (77 labels). First training, nothing cached: 10 s (17 s CPU) / 25-26 s
+(43-46 s CPU, MiniLM-L6 ~20 s of it, USE ~5 s, the three SVM fits ~8 s); retraining on the same data,
+embeddings cached: 4 s / 9 s. A request through boto3 and HTTP: p50 4.5 / 4.3-5.1 ms, p99 8.2 / 8.4-10.1 ms,
+5-8 ms of CPU (client and service; MiniLM-L6 ~2 ms of it for a median BANKING77 text, USE ~1.5 ms beside it);
+the machine's own noise moves these by ~15 % from run to run.
 The SVM trains ~5x faster than a logistic regression on these features for the same accuracy, and the
 fitted temperature makes its scores as well calibrated (expected calibration error ~0.03 on both dev sets).
 ``CalibratedClassifierCV`` was avoided: 3-5x the training time, and it fails on labels with < 3 examples.
