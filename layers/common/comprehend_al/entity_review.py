@@ -42,6 +42,7 @@ from typing import Any
 
 from comprehend_al.a2i import loop_name
 from comprehend_al.errors import InvalidRequest
+from comprehend_al.review import parse_limits, parse_strategy
 
 BOUNDARY_SCORE = 0.5
 BOUNDARY_GAP = re.compile(r"^[ \-]?$")  # what may separate two touching spans
@@ -66,19 +67,9 @@ class EntityReviewPolicy:
     @classmethod
     def parse(cls, strategy: str | None, threshold: str | None, budget: str | None) -> EntityReviewPolicy:
         """From the SSM strings; a missing value takes the default, a wrong one raises ``ValueError``."""
-        try:
-            chosen = EntityStrategy((strategy or EntityStrategy.LEAST_CONFIDENCE.value).strip().lower())
-        except ValueError as error:
-            names = ", ".join(s.value for s in EntityStrategy)
-            raise ValueError(f"entity review strategy {strategy!r} is not one of {names}") from error
-        try:
-            value = float(threshold) if threshold else DEFAULT_THRESHOLD
-            count = int(budget) if budget else DEFAULT_DAILY_BUDGET
-        except ValueError as error:
-            raise ValueError(f"entity review threshold / budget not a number: {error}") from error
-        if not 0.0 <= value <= 1.0 or count < 0:
-            raise ValueError("entity review threshold must be in [0, 1] and the budget >= 0")
-        return cls(chosen, value, count)
+        chosen = parse_strategy(EntityStrategy, strategy, EntityStrategy.LEAST_CONFIDENCE, "entity review")
+        limits = parse_limits(threshold, DEFAULT_THRESHOLD, budget, DEFAULT_DAILY_BUDGET, "entity review")
+        return cls(chosen, *limits)
 
 
 @dataclass(frozen=True, slots=True)

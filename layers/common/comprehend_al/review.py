@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from comprehend_al.observability import logger
 
@@ -43,6 +43,7 @@ class Strategy(StrEnum):
 
 
 DEFAULT_STRATEGY = Strategy.MARGIN_CLUSTERS
+S = TypeVar("S", bound=StrEnum)
 DEFAULT_DAILY_BUDGET = 100
 # The batch strategies buffer generously (margin < 0.5) and let the selection rank and spread.
 DEFAULT_THRESHOLDS = {
@@ -65,19 +66,33 @@ class ReviewPolicy:
     @classmethod
     def parse(cls, strategy: str | None, threshold: str | None, budget: str | None) -> ReviewPolicy:
         """From the SSM strings; a missing value takes the default, a wrong one raises ``ValueError``."""
-        try:
-            chosen = Strategy((strategy or DEFAULT_STRATEGY.value).strip().lower())
-        except ValueError as error:
-            names = ", ".join(s.value for s in Strategy)
-            raise ValueError(f"review strategy {strategy!r} is not one of {names}") from error
-        try:
-            value = float(threshold) if threshold else DEFAULT_THRESHOLDS[chosen]
-            count = int(budget) if budget else DEFAULT_DAILY_BUDGET
-        except ValueError as error:
-            raise ValueError(f"review threshold / budget not a number: {error}") from error
-        if not 0.0 <= value <= 1.0 or count < 0:
-            raise ValueError("review threshold must be in [0, 1] and the budget >= 0")
-        return cls(chosen, value, count)
+        chosen = parse_strategy(Strategy, strategy, DEFAULT_STRATEGY, "review")
+        limits = parse_limits(threshold, DEFAULT_THRESHOLDS[chosen], budget, DEFAULT_DAILY_BUDGET, "review")
+        return cls(chosen, *limits)
+
+
+def parse_strategy(strategies: type[S], value: str | None, default: S, what: str) -> S:
+    """A strategy from its SSM string (``None`` or empty: ``default``); ``ValueError`` names the choices."""
+    try:
+        return strategies((value or default.value).strip().lower())
+    except ValueError as error:
+        names = ", ".join(s.value for s in strategies)
+        raise ValueError(f"{what} strategy {value!r} is not one of {names}") from error
+
+
+def parse_limits(
+    threshold: str | None, default_threshold: float, budget: str | None, default_budget: int, what: str
+) -> tuple[float, int]:
+    """A review threshold in [0, 1] and a daily budget ≥ 0 from their SSM strings (``None`` or empty: the
+    defaults); ``ValueError`` otherwise."""
+    try:
+        value = float(threshold) if threshold else default_threshold
+        count = int(budget) if budget else default_budget
+    except ValueError as error:
+        raise ValueError(f"{what} threshold / budget not a number: {error}") from error
+    if not 0.0 <= value <= 1.0 or count < 0:
+        raise ValueError(f"{what} threshold must be in [0, 1] and the budget >= 0")
+    return value, count
 
 
 class Parameters(Protocol):
