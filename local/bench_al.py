@@ -469,7 +469,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--rounds", type=int, default=None, help="rounds after the seed (default: up to 60%% of the pool)"
     )
     parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="seed sets (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="first random seed (repeat i uses seed + i)")
     parser.add_argument("--jobs", type=int, default=1, help="repeats run side by side in this many processes")
     parser.add_argument(
