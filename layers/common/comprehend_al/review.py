@@ -28,6 +28,8 @@ from typing import Protocol, TypeVar
 
 from comprehend_al.observability import logger
 
+S = TypeVar("S", bound=StrEnum)  # a strategy enum (parse_strategy)
+
 REVIEW_STRATEGY = "review-strategy"  # SSM parameter names, under /<prefix>/
 REVIEW_THRESHOLD = "review-threshold"
 REVIEW_BUDGET = "review-daily-budget"
@@ -43,7 +45,6 @@ class Strategy(StrEnum):
 
 
 DEFAULT_STRATEGY = Strategy.MARGIN_CLUSTERS
-S = TypeVar("S", bound=StrEnum)
 DEFAULT_DAILY_BUDGET = 100
 # The batch strategies buffer generously (margin < 0.5) and let the selection rank and spread.
 DEFAULT_THRESHOLDS = {

@@ -69,7 +69,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,7 @@ UNBALANCED_RATIO = 1.5  # uncalibrated multi-class data whose largest label has 
 # instead: 0.923 at half the cost), whatever their number. It was once kept for 2,000 documents and more, to
 # save encoding time, but on small sets that time is small (~1 s CPU per 500 short documents, once: embeddings
 # are cached) and the lift is largest, and small sets are where active learning works (BANKING77, labels to
-# 95 % of full-data accuracy at 100 reviews a day: random 2,052 → 1,807, margin_clusters 1,370 → 869).
+# 95 % of full-data accuracy at 100 reviews a day: random 2,052 → 1,879, margin_clusters 1,370 → 908).
 ENCODERS = ("use", "static-l6", "minilm-l6")
 SHORT_ENCODERS = frozenset({"minilm-l6"})
 SHORT_DOCUMENT_CHARS = 160  # median length up to which SHORT_ENCODERS are used
@@ -308,33 +308,22 @@ class ClassifierModel:
     def _margins(self, x: sparse.csr_matrix) -> np.ndarray:
         return np.asarray(x @ self.coef.T) + self.intercept
 
-    def _encoders(self) -> list[tuple[str, encoding.Encoder]]:
-        """The encoders the model uses that this process can load, by name."""
+    def _vectors(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Embeddings of ``texts`` for every encoder the model uses and this process can load. For one
+        document the ONNX encoders run side by side (onnxruntime releases the GIL): a request waits for the
+        slowest encoder, not for their sum. (Measured and left: every encoder in a side thread, the sparse
+        model meanwhile in the caller's, p50 2.9 → 4.1 ms for a BANKING77 request, the hand-offs and the GIL;
+        the costliest encoder started first, before the sparse model: no change.)"""
         names = {h.encoder for h in self.dense}
         if self.novelty is not None and self.novelty.encoder:
             names.add(self.novelty.encoder)
         found = [(name, encoding.get_encoder(name)) for name in sorted(names)]
-        return [(name, e) for name, e in found if e is not None]
-
-    def _start_side(self, text: str) -> dict[str, Future[np.ndarray]]:
-        """For one document with two or more ONNX encoders to run: the costliest (a BERT) started in a side
-        thread now, so that it runs beside the caller's sparse model and other encoders (onnxruntime releases
-        the GIL), and a request waits for the slowest encoder, not for the sum of everything. (Starting every
-        encoder in side threads was slower: p50 2.9 → 4.1 ms for a BANKING77 request, the hand-offs and the
-        GIL.)"""
-        sessions = [(n, e) for n, e in self._encoders() if not e.is_static and not e.cached([text])]
-        if len(sessions) < 2:
-            return {}
-        name, encoder = max(sessions, key=lambda item: item[1].spec.kind == "bert")
-        return {name: _side_pool().submit(encoder.encode, [text])}
-
-    def _vectors(
-        self, texts: list[str], pending: dict[str, Future[np.ndarray]] | None = None
-    ) -> dict[str, np.ndarray]:
-        """Embeddings of ``texts`` for every encoder the model uses and this process can load; those in
-        ``pending`` (see ``_start_side``) from their futures."""
-        pending = pending or {}
-        out = {name: e.encode(texts) for name, e in self._encoders() if name not in pending}
+        loaded = [(name, e) for name, e in found if e is not None]
+        sessions = [(name, e) for name, e in loaded if not e.is_static and not e.cached(texts)]
+        if len(texts) != 1 or len(sessions) < 2:
+            return {name: e.encode(texts) for name, e in loaded}
+        pending = {name: _side_pool().submit(e.encode, texts) for name, e in sessions[1:]}
+        out = {name: e.encode(texts) for name, e in loaded if name not in pending}
         out.update((name, future.result()) for name, future in pending.items())
         return out
 
@@ -377,7 +366,6 @@ class ClassifierModel:
 
     def _score_one(self, text: str) -> np.ndarray:
         """``scores`` for one document through the featurizer's fast path (real-time inference)."""
-        side = {} if self.multi_label else self._start_side(text)
         idx, val = self.featurizer.transform_one(text)
         margins = (self.coef[:, idx].astype(np.float64) @ val + self.intercept)[None, :]
         if self.multi_label:
@@ -395,7 +383,7 @@ class ClassifierModel:
                 (val[keep], (np.zeros(int(keep.sum()), dtype=np.int64), idx[keep])), (1, n_words)
             )
             words = _normalise_rows(row)
-        return self._finish(p, self._vectors([text], side), words)[0]
+        return self._finish(p, self._vectors([text]), words)[0]
 
     def predict_proba(self, texts: list[str]) -> list[list[tuple[str, float]]]:
         """For each text, every label with its score, best first."""
