@@ -28,11 +28,11 @@ Measured on ``shared/data`` (train → dev, ``python -m local.bench``), sparse m
 the machine's load; with the embeddings (``make bench``, 2 quiet cores, every request paying its own
 encoding): AG News 0.8875 (USE + static table; USE alone 0.884), BANKING77 0.929 (USE + MiniLM-L6; 0.927
 when training embedded in batches, see ``encoders.Encoder._run``), ECE 0.033 / 0.022, off-topic texts' mean
-top score 0.27 (4 labels) / 0.04 (77 labels). First training, nothing cached: 10 s (17 s CPU) / 25-26 s
-(43-46 s CPU, MiniLM-L6 ~20 s of it, USE ~5 s, the three SVM fits ~8 s); retraining on the same data,
-embeddings cached: 4 s / 9 s. A request through boto3 and HTTP: p50 4.5 / 4.3-5.1 ms, p99 8.2 / 8.4-10.1 ms,
-5-8 ms of CPU (client and service; MiniLM-L6 ~2 ms of it for a median BANKING77 text, USE ~1.5 ms beside it);
-the machine's own noise moves these by ~15 % from run to run.
+top score 0.27 (4 labels) / 0.04 (77 labels). First training, nothing cached: 10 s (17 s CPU) / 25-27 s
+(43-48 s CPU, MiniLM-L6 ~20 s of it, USE ~5 s, the three SVM fits ~8 s); retraining on the same data,
+embeddings cached: 4 s / 8-9 s. A request through boto3 and HTTP: p50 4.5 / 4.3-6.0 ms, p99 8.2 / 8.4-11.4 ms,
+5-9 ms of CPU (client and service; MiniLM-L6 ~2 ms of it for a median BANKING77 text, USE ~1.5 ms beside it);
+the ranges are the shared machine's quiet and slow phases, the same code.
 The SVM trains ~5x faster than a logistic regression on these features for the same accuracy, and the
 fitted temperature makes its scores as well calibrated (expected calibration error ~0.03 on both dev sets).
 ``CalibratedClassifierCV`` was avoided: 3-5x the training time, and it fails on labels with < 3 examples.
