@@ -33,6 +33,20 @@ _MODEL = botocore.session.get_session().get_service_model("comprehend")
 Prediction = str | Mapping[str, float]  # the top label, or {label: score}
 
 
+def create_key_table(dynamodb: Any, name: str) -> None:
+    """A pay-per-request DynamoDB table keyed as the stack's tables are (string ``pk`` hash, ``sk`` range), in
+    moto: ``dynamodb`` is a boto3 client or resource."""
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def comprehend_error(code: str, message: str = "", *, operation: str = "", status: int = 400) -> ClientError:
     """The ``ClientError`` botocore raises for a Comprehend error response."""
     return ClientError(

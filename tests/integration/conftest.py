@@ -56,7 +56,7 @@ from moto import mock_aws  # noqa: E402
 
 from local import datagen  # noqa: E402
 from local.stack import LambdaContextStub  # noqa: E402
-from tests.fakes import ACCOUNT, REGION, FakeComprehend  # noqa: E402
+from tests.fakes import ACCOUNT, REGION, FakeComprehend, create_key_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ROOT / "functions"
@@ -293,15 +293,7 @@ def stack(_aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     _aws.mock.reset()  # every test starts from an empty account
     _aws.s3.create_bucket(Bucket=BUCKET)
     _aws.s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    _aws.dynamodb.create_table(
-        TableName=TABLE,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_key_table(_aws.dynamodb, TABLE)
     topic_arn = _aws.sns.create_topic(Name=TOPIC)["TopicArn"]
     assert topic_arn == FUNCTION_ENV["NOTIFICATION_TOPIC_ARN"]
     queue_url = _aws.sqs.create_queue(QueueName="notifications")["QueueUrl"]

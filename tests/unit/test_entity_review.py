@@ -44,6 +44,8 @@ from comprehend_al.errors import InvalidField, InvalidRequest, ResourceLimitExce
 from comprehend_al.store.review_gate import ReviewGate
 from moto import mock_aws
 
+from tests.fakes import create_key_table
+
 LC = EntityStrategy.LEAST_CONFIDENCE
 ANY = EntityStrategy.ANY_ERROR
 FLOW = "arn:aws:sagemaker:us-east-1:123456789012:flow-definition/comprehend-al-review"
@@ -202,18 +204,7 @@ class Comprehend:
 def gate() -> Iterator[ReviewGate]:
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="us-east-1")
-        resource.create_table(
-            TableName="predictions",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_key_table(resource, "predictions")
         yield ReviewGate("predictions", resource, budget_scope=BUDGET_SCOPE)
 
 

@@ -34,6 +34,8 @@ from comprehend_al.store.registry import Registry
 from comprehend_al.store.review_gate import ReviewGate
 from moto import mock_aws
 
+from tests.fakes import create_key_table
+
 BUCKET = "data"
 BUFFER = "label-buffer"
 PREDICTIONS = "predictions"
@@ -99,24 +101,12 @@ def test_upload_key_names_the_time_and_the_row_count() -> None:
 
 
 # --- moto fixtures --------------------------------------------------------------------------------------
-def _table(resource: Any, name: str) -> None:
-    resource.create_table(
-        TableName=name,
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 @pytest.fixture
 def aws() -> Iterator[Any]:
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="us-east-1")
         for name in (BUFFER, PREDICTIONS, REGISTRY):
-            _table(resource, name)
+            create_key_table(resource, name)
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
         yield resource

@@ -13,6 +13,8 @@ from comprehend_al.store.records import ModelRecord
 from comprehend_al.store.registry import Registry
 from moto import mock_aws
 
+from tests.fakes import create_key_table
+
 KIND = ModelKind.CLASSIFIER
 
 
@@ -35,18 +37,7 @@ def registry(request: pytest.FixtureRequest) -> Iterator[Any]:
         return
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="us-east-1")
-        resource.create_table(
-            TableName="registry",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
+        create_key_table(resource, "registry")
         yield Registry("registry", resource)
 
 

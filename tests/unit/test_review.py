@@ -21,6 +21,8 @@ from comprehend_al.review import (
 from comprehend_al.store.review_gate import ReviewGate
 from moto import mock_aws
 
+from tests.fakes import create_key_table
+
 TABLE = "predictions"
 
 
@@ -104,18 +106,7 @@ class Clock:
 def table() -> Iterator[Any]:
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="us-east-1")
-        resource.create_table(
-            TableName=TABLE,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_key_table(resource, TABLE)
         yield resource
 
 
