@@ -379,19 +379,6 @@ def _wait(describe: Any, busy: tuple[str, ...], interval: float = 0.2) -> dict[s
         time.sleep(interval)
 
 
-def read_entities(folder: Path) -> tuple[list[str], list[Any]]:
-    """(documents, annotations) of a folder in Comprehend's entity-list layout, as the service parses it."""
-    from comprehend_al.datasets.entities import validate_upload
-
-    upload = validate_upload(
-        (folder / "documents.txt").read_bytes(),
-        (folder / "annotations.csv").read_bytes(),
-        documents_file="documents.txt",
-        annotations_file="annotations.csv",
-    )
-    return upload.documents, upload.annotations
-
-
 def run_entities(train_dir: Path, test_dir: Path, max_docs: int | None) -> dict[str, Any]:
     import boto3
     from comprehend_al.datasets.entities import Annotation
@@ -404,8 +391,11 @@ def run_entities(train_dir: Path, test_dir: Path, max_docs: int | None) -> dict[
         for name in ("documents.txt", "annotations.csv"):
             if not (folder / name).is_file():
                 raise SystemExit(f"{folder / name}: not found (needs documents.txt + annotations.csv)")
-    train_docs, train_annotations = read_entities(train_dir)
-    test_docs, test_annotations = read_entities(test_dir)
+    from local.comprehend.engines.entities import read_folder
+
+    train, test = read_folder(train_dir), read_folder(test_dir)
+    train_docs, train_annotations = train.documents, train.annotations
+    test_docs, test_annotations = test.documents, test.annotations
     if max_docs:
         test_docs = test_docs[:max_docs]
         test_annotations = [a for a in test_annotations if a.doc_index < max_docs]

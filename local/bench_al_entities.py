@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from comprehend_al.datasets.entities import Annotation, validate_upload
+from comprehend_al.datasets.entities import Annotation
 from comprehend_al.entity_metrics import evaluate_entities
 from comprehend_al.entity_review import EntityStrategy, assess_entities, rank
 
@@ -58,16 +58,8 @@ def log(message: str) -> None:
 
 def load(folder: Path) -> tuple[list[str], list[list[Annotation]]]:
     """Documents and, per document, its spans (validated as an upload is)."""
-    upload = validate_upload(
-        (folder / "documents.txt").read_bytes(),
-        (folder / "annotations.csv").read_bytes(),
-        documents_file="documents.txt",
-        annotations_file="annotations.csv",
-    )
-    spans: list[list[Annotation]] = [[] for _ in upload.documents]
-    for a in upload.annotations:
-        spans[a.doc_index].append(a)
-    return list(upload.documents), spans
+    upload = engine.read_folder(folder)
+    return list(upload.documents), upload.annotations_by_document()
 
 
 def train(documents: Sequence[str], spans: Sequence[Sequence[Annotation]]) -> engine.EntityModel:

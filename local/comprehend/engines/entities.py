@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import pycrfsuite
-from comprehend_al.datasets.entities import Annotation
+from comprehend_al.datasets.entities import Annotation, EntityUpload, validate_upload
 
 from local.comprehend.engines import encoders
 
@@ -385,16 +385,15 @@ def train(
 
 
 # --- command line: train on one folder, evaluate on another ---------------------------------------------
-def _load_dir(folder: Path) -> tuple[list[str], list[Annotation]]:
-    from comprehend_al.datasets.entities import validate_upload
-
-    upload = validate_upload(
+def read_folder(folder: Path) -> EntityUpload:
+    """A folder in Comprehend's entity-list layout (``documents.txt`` + ``annotations.csv``), validated as
+    an upload is (the benchmarks and this command line read their data with it)."""
+    return validate_upload(
         (folder / "documents.txt").read_bytes(),
         (folder / "annotations.csv").read_bytes(),
         documents_file="documents.txt",
         annotations_file="annotations.csv",
     )
-    return upload.documents, upload.annotations
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -413,8 +412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--save", type=Path, default=None, help="write the trained model here")
     args = parser.parse_args(argv)
 
-    train_docs, train_annotations = _load_dir(args.train)
-    test_docs, test_annotations = _load_dir(args.test)
+    training, testing = read_folder(args.train), read_folder(args.test)
+    train_docs, train_annotations = training.documents, training.annotations
+    test_docs, test_annotations = testing.documents, testing.annotations
     started = time.perf_counter()
     model = train(train_docs, train_annotations, params=args.params)
     train_seconds = time.perf_counter() - started
