@@ -178,3 +178,8 @@ def generate(n: int, lang: str, *, seed: int = 0) -> list[Ticket]:
 def taxonomy(n: int, *, seed: int = 0) -> list[Ticket]:
     """``n`` English tickets labelled ``PARENT/CHILD`` (:data:`TAXONOMY`)."""
     return [Ticket(f"{TAXONOMY[t.label]}/{t.label}", t.text) for t in datagen.generate(n, seed=seed)]
+
+
+def sibling(parent: str, child: str) -> str:
+    """A child of ``parent`` in :data:`TAXONOMY` other than ``child`` (a correction that keeps the parent)."""
+    return next(c for c, p in TAXONOMY.items() if p == parent and c != child)

@@ -60,11 +60,7 @@ def test_flat_taxonomy_upload_trains_one_model_of_the_paths_and_classify_answers
 
         # feedback: a child alone corrects the path under the parent predicted; a full path by text
         body, ticket = answers[0][1], stream[0]
-        other = next(
-            c
-            for c, p in langgen.TAXONOMY.items()
-            if p == body["levels"][0]["label"] and c != body["levels"][1]["label"]
-        )
+        other = langgen.sibling(body["levels"][0]["label"], body["levels"][1]["label"])
         status, answer = post(
             env,
             "FeedbackFunction",

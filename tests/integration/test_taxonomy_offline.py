@@ -45,11 +45,7 @@ def test_taxonomy_upload_trains_parent_and_child_models_and_classify_returns_bot
 
         # feedback per level: the child alone corrects the path under the parent predicted
         body, ticket = answers[0][1], stream[0]
-        other = next(
-            c
-            for c, p in langgen.TAXONOMY.items()
-            if p == body["levels"][0]["label"] and c != body["levels"][1]["label"]
-        )
+        other = langgen.sibling(body["levels"][0]["label"], body["levels"][1]["label"])
         status, answer = post(
             env,
             "FeedbackFunction",
