@@ -179,7 +179,7 @@ def test_one_document_scores_as_it_does_in_a_batch() -> None:
     # A single request runs its encoders side by side; the scores are those of the batch path
     texts, labels = _tickets(250, seed=8)
     model = train(texts, labels, multi_label=False, encoders=("use", "static-l6", "minilm-l6"))
-    assert [h.encoder for h in model.dense] == ["use", "static-l6", "minilm-l6"]
+    assert [h.encoders for h in model.dense] == [("use", "static-l6", "minilm-l6")]
     sample = ["my invoice shows a charge I do not recognise (single)", "the app crashes on login (single)"]
     encoding.clear_caches()
     one = np.vstack([model.scores([text]) for text in sample])
@@ -199,19 +199,36 @@ def test_a_second_fit_encodes_only_the_new_documents() -> None:
     second = train(texts + extra, labels + extra_labels, multi_label=False, encoders=("use",))
     # Then only the new documents went through the encoder
     assert second.info["encoded"] == {"use": len(extra)}
-    assert [h.encoder for h in second.dense] == ["use"]
+    assert [h.encoders for h in second.dense] == [("use",)]
 
 
 @needs_encoder
 def test_embeddings_are_blended_and_the_model_round_trips(tmp_path: Path) -> None:
     texts, labels = _tickets(250, seed=6)
     model = train(texts, labels, multi_label=False, encoders=("use", "minilm-l6"))
-    assert [h.encoder for h in model.dense] == ["use", "minilm-l6"]
-    assert len(model.weights) == 3 and sum(model.weights) == pytest.approx(1.0)
+    # one logistic regression over both encoders' embeddings side by side, blended with the sparse model
+    assert [h.encoders for h in model.dense] == [("use", "minilm-l6")]
+    assert model.dense[0].coef.shape == (len(model.labels), 512 + 384)
+    assert len(model.weights) == 2 and sum(model.weights) == pytest.approx(1.0)
     model.save(tmp_path / "model.pkl")
     loaded = ClassifierModel.load(tmp_path / "model.pkl")
     sample = ["I was charged twice for my subscription", "the parcel never arrived"]
     assert loaded.predict_proba(sample) == model.predict_proba(sample)
+
+
+@needs_encoder
+def test_a_model_saved_with_one_head_per_encoder_still_loads(tmp_path: Path) -> None:
+    # Models written before the joint head had one head per encoder, named by ``encoder``
+    texts, labels = _tickets(150, seed=9)
+    model = train(texts, labels, multi_label=False, encoders=("use",))
+    sample = ["I was charged twice for my subscription", "the parcel never arrived"]
+    expected = model.predict_proba(sample)
+    head = model.dense[0]
+    head.__dict__["encoder"] = head.__dict__.pop("encoders")[0]
+    model.save(tmp_path / "old.pkl")
+    loaded = ClassifierModel.load(tmp_path / "old.pkl")
+    assert loaded.dense[0].encoders == ("use",)
+    assert loaded.predict_proba(sample) == expected
 
 
 def test_without_encoders_the_engine_falls_back_to_the_sparse_model(
