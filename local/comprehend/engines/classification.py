@@ -661,10 +661,8 @@ def _train_multi_class(
             )
             model.power = float(fit.x)
             model.info["calibrate_seconds"] = round(time.perf_counter() - started, 2)
-        elif (
-            joint is not None
-        ):  # no held-out split (small data): sparse and dense halves, as in a typical fit
-            model.weights = (0.5, 0.5)
+        elif joint is not None:
+            model.weights = (0.5, 0.5)  # no held-out split (small data): sparse and dense halves
         model.coef, model.intercept = final_svm.result()
     counts = np.bincount(y, minlength=len(names))
     equal_intercepts = "held_out" not in model.info and counts.max() > UNBALANCED_RATIO * counts.min()
