@@ -3,12 +3,12 @@
 One recording (module fixture): the template deployed by the offline stack runs a representative set of
 the application's flows (both model kinds trained, deployed by creating a new endpoint and by updating
 one in place, replaced, a failed training stopped, a failed endpoint cleaned up, a quarantined upload;
-/classify with human review, /feedback, a completed review, the scheduled flush, the monitor, /analyze
-with stored results and entity review, documents at rest sent to entity review). Every boto3 call a
-handler makes is attributed to its function, the local Comprehend service's S3 calls to
-``ComprehendDataAccessRole``, the local A2I runtime's to ``ReviewFlowRole``, and the state machine's
-Lambda invokes to its role (:mod:`tests.contract.aws_calls`). The policies checked are the ones moto's
-CloudFormation created from the translated template (intrinsics resolved), checked against it.
+/classify with human review, /feedback, a completed review, the scheduled flush (labels and an accepted
+entity document), the monitor, /analyze with stored results and entity review, documents at rest sent to
+entity review). Every boto3 call a handler makes is attributed to its function, the local Comprehend
+service's S3 calls to ``ComprehendDataAccessRole``, the local A2I runtime's to ``ReviewFlowRole``, and the
+state machine's Lambda invokes to its role (:mod:`tests.contract.aws_calls`). The policies checked are the
+ones moto's CloudFormation created from the translated template (intrinsics resolved), checked against it.
 
 It fails on a call the policy does not allow; on an allowed action no recorded call used (unless
 :data:`EXEMPT` gives the reason the flows cannot reach it); on a granted resource no call touched; and on
@@ -267,9 +267,18 @@ def _run_flows(env: Offline, a2i: A2IService, reviews: list[tuple[Any, str | Non
     [(reviewed, error)] = reviews
     assert error is None and reviewed["flush"], reviewed
     _feedback(env, {"text": "the app crashes", "label": "TECHNICAL"}, upload=False)
+    # an entity document an annotation loop accepted, alone below annotation-batch-size: the schedule takes it
+    accepted = {
+        "id": "d-9",
+        "text": "Lars Brandt joined Marlow Freight Inc. in Oslo.",
+        "entities": [_span(0, 11, "PERSON")],
+        "loop": "ent-9",
+        "at": "2025-05-02T00:00:00+00:00",
+    }
+    stack.put("annotation/accepted/ent-9/d-9.json", json.dumps(accepted).encode())
     flush = json.loads((EVENTS / "flush_labels" / "scheduled.json").read_text())
     flushed, error = router.invoke("FlushLabelsFunction", flush)
-    assert error is None and flushed, flushed
+    assert error is None and flushed["annotations"]["reason"] == "written", flushed
     a2i.faults.fail("StartHumanLoop", "ServiceQuotaExceededException")
     _api(env, "ClassifyFunction", "classify/text.json", {"text": "my parcel and my bill, both wrong"})
     failed, error = router.invoke("SelectReviewFunction", select)

@@ -85,3 +85,32 @@ def test_annotated_documents_reach_the_recognizers_next_dataset(tmp_path: Path) 
             s3.get_object(Bucket=stack.bucket, Key="annotation/annotators/careless.json")["Body"].read()
         )
         assert figures["gold_answers"] == 1 and figures["gold_accuracy"] == 0.0
+
+        # And a document accepted alone, below the batch size, leaves on the FlushLabels schedule (it would
+        # otherwise wait for two more) and reaches the lifecycle as the next entity batch
+        [lone] = entitygen.generate(1, seed=8)
+        content = {
+            "kind": "entities",
+            "items": [{"id": "d-9", "text": lone.text, "entities": []}],
+            "types": list(entitygen.TYPES),
+            "modelVersion": "v1",
+        }
+        a2i.start_human_loop(
+            HumanLoopName="ent-2",
+            FlowDefinitionArn=REVIEW_FLOW,
+            HumanLoopInput={"InputContent": json.dumps(content)},
+        )
+        for worker in ("careful", "other"):
+            env.a2i.complete("ent-2", {"d-9": _spans(lone)}, worker_id=worker)
+        assert stack.deliver_new_uploads() == []  # accepted, waiting below the batch size
+        schedule = json.loads(
+            (Path(__file__).parents[2] / "events" / "flush_labels" / "scheduled.json").read_text()
+        )
+        flushed, error = env.router.invoke("FlushLabelsFunction", schedule)
+        assert error is None and flushed["annotations"]["documents"] == 1, flushed
+        executions = stack.deliver_new_uploads()  # one per file, as EventBridge delivers them
+        assert [stack.wait(execution)["status"] for execution in executions] == ["SUCCEEDED"] * len(
+            executions
+        )
+        batches = Registry(stack.outputs["RegistryTableName"]).batches(ModelKind.ENTITY_RECOGNIZER)
+        assert len([b for b in batches if "review-entities-" in b.source and b.origin == "review"]) == 2

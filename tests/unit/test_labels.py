@@ -5,6 +5,7 @@ DynamoDB and S3 run in moto in this process (no socket); the Comprehend endpoint
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from comprehend_al.errors import (
     UnknownLabel,
 )
 from comprehend_al.feedback import FeedbackRequest, feedback
-from comprehend_al.labels import LabelDeps, buffer_rows, flush_pending
+from comprehend_al.labels import LabelDeps, buffer_rows, flush_pending, flush_scheduled
 from comprehend_al.predict import ClassifyRequest, PredictDeps, classify
 from comprehend_al.settings import LoopSettings, Settings
 from comprehend_al.store.label_buffer import LabelBuffer, LabelRow, csv_of, upload_key
@@ -211,6 +212,57 @@ def test_scheduled_flush_writes_whatever_is_pending_and_nothing_when_empty(aws: 
 
     assert result.reason == "written" and result.rows == 1 and len(uploads()) == 1
     assert flush_pending(deps).reason == "empty" and len(uploads()) == 1
+
+
+def _accept_document(item: str, text: str) -> str:
+    """An entity document an annotation loop accepted, waiting under annotation/accepted/."""
+    key = f"annotation/accepted/ent-1/{item}.json"
+    record = {
+        "id": item,
+        "text": text,
+        "entities": [{"BeginOffset": 0, "EndOffset": 11, "Type": "PERSON"}],
+        "loop": "ent-1",
+        "at": "2025-05-02T00:00:00+00:00",
+    }
+    boto3.client("s3", region_name="us-east-1").put_object(Bucket=BUCKET, Key=key, Body=json.dumps(record))
+    return key
+
+
+def test_the_schedule_also_writes_accepted_entity_documents_below_the_batch_size(aws: Any) -> None:
+    """Given one entity document accepted by an annotation loop (the batch size is 20) and one buffered
+    label, when the schedule runs, then both leave: the label as a CSV upload, the document as one entity
+    batch (documents.txt + annotations.csv) under train/new/, and the accepted record is gone."""
+    deps = label_deps(aws, Params())
+    waiting = _accept_document("d-1", "Lars Brandt joined Marlow Freight in Oslo.")
+    buffer_rows([row(1)], deps)
+
+    result = flush_scheduled(deps)
+
+    assert result.labels.reason == "written" and result.labels.rows == 1
+    assert result.annotations.reason == "written" and result.annotations.documents == 1
+    folder = str(result.annotations.key).rsplit("/", 1)[0] + "/"
+    assert folder.startswith("train/new/review-entities-")
+    assert body(folder + "documents.txt") == b"Lars Brandt joined Marlow Freight in Oslo.\n"
+    assert b"0,0,11,PERSON" in body(folder + "annotations.csv")
+    assert waiting not in uploads()
+    again = flush_scheduled(deps).as_dict()
+    assert (again["reason"], again["annotations"]["reason"]) == ("empty", "empty")
+
+
+def test_a_failed_label_flush_still_lets_accepted_documents_leave(aws: Any, monkeypatch: Any) -> None:
+    """Given the label buffer failing, when the schedule runs, then the accepted document still leaves and
+    the error is raised (EventBridge retries; the buffered rows were not lost)."""
+    deps = label_deps(aws, Params())
+    _accept_document("d-2", "Priya Tanaka spoke in Lagos.")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("DynamoDB throttled")
+
+    monkeypatch.setattr(deps.buffer, "flush", broken)
+    with pytest.raises(RuntimeError, match="throttled"):
+        flush_scheduled(deps)
+    assert any(k.startswith("train/new/review-entities-") for k in uploads())
+    assert not any(k.startswith("annotation/accepted/") for k in uploads())
 
 
 def test_concurrent_flushes_write_each_row_exactly_once(aws: Any) -> None:

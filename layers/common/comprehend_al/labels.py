@@ -6,12 +6,19 @@ They leave it as ONE CSV upload ``train/new/feedback-<UTC timestamp>-<rows>.csv`
 
 * ``/<prefix>/retrain-batch-size`` rows are pending (checked after every append), or
 * the ``FlushLabels`` schedule runs and at least one row is pending.
+
+The schedule also writes the entity documents annotation loops accepted (``annotation/accepted/``) that wait
+below ``annotation-batch-size`` as one entity batch (:func:`comprehend_al.annotation.batch.flush_accepted`):
+without it, a team that accepted fewer documents than the batch size would wait for a loop that may never
+come (:func:`flush_scheduled`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from comprehend_al.annotation.batch import BatchResult, flush_accepted
 from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.ssm import CachedParameters
 from comprehend_al.settings import LoopSettings, Settings
@@ -58,3 +65,35 @@ def flush_pending(deps: LabelDeps, *, min_rows: int = 1) -> FlushResult:
         min_rows=min_rows,
         delimiter=deps.settings.label_delimiter,
     )
+
+
+@dataclass(frozen=True)
+class ScheduledFlush:
+    """What the ``FlushLabels`` schedule wrote: the label buffer's upload, the accepted documents' batch."""
+
+    labels: FlushResult
+    annotations: BatchResult
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.labels.as_dict(), "annotations": self.annotations.as_dict()}
+
+
+def flush_scheduled(deps: LabelDeps) -> ScheduledFlush:
+    """The schedule: whatever the label buffer holds (≥ 1 row) and whatever accepted entity documents wait
+    (≥ 1). Each flush runs even when the other fails (then the first error is raised, for the retry: a flush
+    that ran finds nothing left, one that failed kept its rows)."""
+    labels: FlushResult | None = None
+    annotations: BatchResult | None = None
+    errors: list[Exception] = []
+    try:
+        labels = flush_pending(deps, min_rows=1)
+    except Exception as error:  # the other flush still runs; re-raised below
+        errors.append(error)
+    try:
+        annotations = flush_accepted(deps.bucket, prefix=deps.settings.upload_prefix, min_documents=1)
+    except Exception as error:
+        errors.append(error)
+    if errors:
+        raise errors[0]
+    assert labels is not None and annotations is not None
+    return ScheduledFlush(labels, annotations)
