@@ -116,3 +116,30 @@ def test_language_without_a_model_is_answered_422_naming_it(languages: Offline) 
             "text",
         )
         assert f"'{lang}'" in body["error"]["message"] and "en, es, fr" in body["error"]["message"]
+
+
+def test_a_correction_of_a_spanish_prediction_trains_the_spanish_line(languages: Offline) -> None:
+    """Given a Spanish ticket answered by the es line, when the user corrects it and the schedule flushes,
+    then the correction is an upload under train/new/es/ that the lifecycle merges as an es batch (the
+    default line gets nothing). Last in this module: the es line retrains."""
+    from comprehend_al.lines import LineRegistry
+
+    [ticket] = langgen.generate(1, "es", seed=31)
+    status, answer = classify(languages, ticket.text)
+    assert (status, answer["line"]) == (200, "es")
+    other = next(c["Name"] for c in answer["classes"] if c["Name"] != answer["label"])
+    body = {"prediction_id": answer["prediction_id"], "label": other, "text": ticket.text}
+    status, _ = post(languages, "FeedbackFunction", "feedback/by_prediction_id.json", body)
+    assert status == 202
+
+    schedule = json.loads((EVENTS / "flush_labels" / "scheduled.json").read_text())
+    flushed, error = languages.router.invoke("FlushLabelsFunction", schedule)
+
+    assert error is None and len(flushed["keys"]) == 1, flushed
+    assert flushed["keys"][0].startswith("train/new/es/feedback-")
+    results = [languages.stack.wait(arn) for arn in languages.stack.deliver_new_uploads()]
+    assert [r["status"] for r in results] == ["SUCCEEDED"]
+    registry = Registry(languages.stack.outputs["RegistryTableName"])
+    spanish = LineRegistry(registry, "es").batches(ModelKind.CLASSIFIER)
+    assert [b.source for b in spanish if "feedback-" in b.source] == [flushed["keys"][0]]
+    assert registry.batches(ModelKind.CLASSIFIER) == []  # nothing reached the default line

@@ -368,6 +368,38 @@ def test_feedback_with_a_known_label_is_buffered(aws: Any) -> None:
     )
 
 
+def test_a_language_lines_correction_trains_that_line(aws: Any) -> None:
+    """Given a prediction answered by the Spanish line's model and one by the default line's, when both are
+    corrected and the buffer flushes, then each correction is in its own line's upload: the Spanish one
+    under train/new/es/ (where the lifecycle takes the es line's data), the other under train/new/."""
+    deps = predict_deps(aws, loop_params(), STORE_PREDICTION_TEXT="true")
+    spanish = {
+        "pk": "PRED#p-es",
+        "sk": "PREDICTION",
+        "prediction_id": "p-es",
+        "model_version": "v3",
+        "line": "es",
+        "classes": CLASSES,
+        "text": "mi paquete nunca llegó",
+    }
+    deps.store.put(spanish)
+    english = classify(ClassifyRequest(text="my parcel, it never came"), deps)
+
+    feedback(FeedbackRequest(prediction_id="p-es", label="SHIPPING"), deps)
+    feedback(FeedbackRequest(prediction_id=english.prediction_id, label="SHIPPING"), deps)
+    result = flush_pending(deps.labels)
+
+    assert result.rows == 2 and len(result.keys) == 2
+    default_key, spanish_key = result.keys
+    assert default_key.startswith("train/new/feedback-") and spanish_key.startswith("train/new/es/feedback-")
+    assert [r.text for r in parse_upload(body(spanish_key), file=spanish_key, multi_label=False)] == [
+        "mi paquete nunca llegó"
+    ]
+    assert [r.text for r in parse_upload(body(default_key), file=default_key, multi_label=False)] == [
+        "my parcel, it never came"
+    ]
+
+
 def test_feedback_with_an_unknown_label_is_refused(aws: Any) -> None:
     deps = predict_deps(aws, loop_params(), STORE_PREDICTION_TEXT="true")
     prediction = classify(ClassifyRequest(text="a text"), deps)

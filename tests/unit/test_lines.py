@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from comprehend_al.errors import InvalidField, InvalidRequest, UnknownLabel, UnsupportedLanguage
+from comprehend_al.errors import InvalidRequest, UnknownLabel, UnsupportedLanguage
 from comprehend_al.hierarchy import child_line, corrected, flat_levels, split_rows
 from comprehend_al.lines import line_settings
 from comprehend_al.models import ModelKind
@@ -119,9 +119,3 @@ def test_feedback_may_correct_one_level_of_a_taxonomy() -> None:
     assert corrected(NESTED, ("SHIPPING",), flat_known) == ("ORDERS/SHIPPING",)
     with pytest.raises(UnknownLabel):
         corrected(NESTED, ("ORDERS",), flat_known)  # a flat model has no parent-only label
-
-
-def test_feedback_on_a_language_line_prediction_is_refused_with_where_to_upload() -> None:
-    with pytest.raises(InvalidField) as raised:
-        corrected({"line": "es"}, ("BILLING",), ["BILLING"])
-    assert "train/new/es/" in str(raised.value)

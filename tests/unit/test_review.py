@@ -6,6 +6,7 @@ real expression semantics rather than against a fake that would share the code's
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -394,3 +395,51 @@ def test_no_active_endpoint_or_one_still_gone_after_refetch_is_model_not_ready(t
     with pytest.raises(ModelNotReady):
         classify(ClassifyRequest(text="x"), classify_deps(table, Ssm(ssm_values()), endpoints, Loops()))
     assert endpoints.calls == [ENDPOINT, ENDPOINT]
+
+
+class Outputs:
+    """The data bucket as ProcessReview reads it: one loop's output.json."""
+
+    name = "data"
+
+    def __init__(self, output: dict[str, Any]) -> None:
+        self.output = output
+
+    def get(self, key: str) -> bytes:
+        return json.dumps(self.output).encode()
+
+
+def test_a_language_lines_uncertain_prediction_is_reviewed_into_that_lines_data(table: Any) -> None:
+    """Given an uncertain prediction of the Spanish line's model, when the selection starts its loop and the
+    loop's answer is processed, then the reviewed row joins the label buffer with the line (its upload goes
+    to train/new/es/, not the default line's data)."""
+    from dataclasses import replace
+
+    from comprehend_al.a2i import process_review
+    from comprehend_al.predict import ClassifyRequest, classify
+    from comprehend_al.review_selection import select_for_review
+
+    loops = Loops()
+    ssm = Ssm(ssm_values())
+    pointer = json.dumps({"model_arn": MODEL, "endpoint_arn": ENDPOINT})
+    ssm.values["/comprehend-al/classifier/lines/es/active"] = pointer
+    deps = classify_deps(table, ssm, Endpoints({ENDPOINT}, UNSURE), loops)
+    result = classify(ClassifyRequest(text="¿dónde está mi reembolso?"), replace(deps, line="es"))
+    assert result.review.reason == "queued"
+
+    select_for_review(select_deps(table, ssm, loops))
+
+    [(name, _, content)] = loops.started
+    assert content["line"] == "es"
+    answers = [{"answerContent": {f"label-{result.prediction_id}": "SHIPPING"}}]
+    output = {"humanLoopName": name, "inputContent": content, "humanAnswers": answers}
+    event = {
+        "detail": {
+            "humanLoopName": name,
+            "humanLoopStatus": "Completed",
+            "humanLoopOutput": {"outputS3Uri": "s3://data/review/output/x/output.json"},
+        }
+    }
+    process_review(event, replace(deps.labels, bucket=Outputs(output)))  # type: ignore[arg-type]
+    [row] = deps.labels.buffer.pending()
+    assert (row.line, row.labels, row.source) == ("es", ("SHIPPING",), "review")

@@ -35,6 +35,7 @@ from comprehend_al.datasets.classification import label_problems
 from comprehend_al.errors import InvalidRequest
 from comprehend_al.hierarchy import FLAT, path_problems
 from comprehend_al.labels import LabelDeps, buffer_rows
+from comprehend_al.lines import check_line
 from comprehend_al.observability import logger
 from comprehend_al.store.label_buffer import FlushResult, LabelRow
 from comprehend_al.traffic import predicted
@@ -61,9 +62,10 @@ def review_input(
     *,
     multi_label: bool = False,
     model_version: str | None = None,
+    line: str = "",
 ) -> dict[str, Any]:
-    """The human loop's input content. ``labels``: the model's labels (sorted: no order hints the answer);
-    ``model_version``: the model that scored the items (live accuracy counts the answers against it)."""
+    """The human loop's input content: the model's ``labels`` (sorted: no order hints the answer), the
+    ``model_version`` answers count against (live accuracy), its ``line``, whose data the answers join."""
     if not items:
         raise InvalidRequest("a human loop needs at least one item")
     ids = [item.id for item in items]
@@ -74,8 +76,8 @@ def review_input(
         "labels": sorted(set(labels)),
         "multiLabel": multi_label,
     }
-    if model_version:
-        content["modelVersion"] = model_version
+    optional = {"modelVersion": model_version, "line": line}
+    content.update((key, value) for key, value in optional.items() if value)
     return content
 
 
@@ -250,6 +252,7 @@ def process_review(
             deps.bucket, deps.params, review or HumanReview(), deps.settings.upload_prefix
         )
         return process_annotation(name, output, annotation)
+    line = check_line(str((output.get("inputContent") or {}).get("line") or ""))
     parsed = parse_output(
         output,
         allow_new_labels=deps.loop.allow_new_labels,
@@ -263,6 +266,7 @@ def process_review(
             text=item.text,
             source="review",
             prediction_id=item.id,
+            line=line,
         )
         for item in parsed.reviewed
     ]

@@ -5,7 +5,8 @@ model predicted? (:mod:`comprehend_al.traffic`).
 
 The corrected label is checked against the model's labels (those of the prediction, or the active model's
 from the registry for feedback by text) unless ``ALLOW_NEW_LABELS=true``; the row goes to the label
-buffer (:mod:`comprehend_al.labels`), which turns full batches into training uploads.
+buffer (:mod:`comprehend_al.labels`), which turns full batches into training uploads. A correction of a
+language line's prediction keeps its line: its upload goes to ``train/new/<line>/``, that line's data.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from comprehend_al.errors import (
 )
 from comprehend_al.hierarchy import FLAT, corrected, decode_class, path_problems
 from comprehend_al.labels import buffer_rows
+from comprehend_al.lines import check_line
 from comprehend_al.observability import logger
 from comprehend_al.predict import CLASSIFIER, MAX_TEXT_BYTES, PREDICTION_ID, PredictDeps, model_version
 from comprehend_al.store.label_buffer import LabelRow
@@ -108,11 +110,13 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
                 "the text of this prediction was not kept: send it with the label", field="text"
             )
         row_id = f"feedback-{request.prediction_id}"
+        line = check_line(str(prediction.get("line") or ""))  # a language line's correction trains that line
     elif request.text is not None:
         model_version, known = (None, []) if deps.loop.allow_new_labels else active_model_labels(deps)
         model_labels = ()  # no prediction to compare with
         text = request.text
         row_id = f"feedback-text-{text_hash(text)}"
+        line = ""  # no prediction: the default line's model and data
     else:
         raise InvalidField("send prediction_id or text", field="prediction_id")
 
@@ -140,6 +144,7 @@ def feedback(request: FeedbackRequest, deps: PredictDeps) -> FeedbackResponse:
         source="feedback",
         prediction_id=request.prediction_id,
         model_version=model_version,
+        line=line,
     )
     pending, flush = buffer_rows([row], deps.labels)
     if deps.traffic:

@@ -33,7 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from comprehend_al.errors import InvalidField, UnknownLabel
+from comprehend_al.errors import UnknownLabel
 from comprehend_al.lines import CHILD_PREFIX, LineBucket
 
 SEPARATOR = "/"
@@ -125,15 +125,7 @@ def levels(
 def corrected(prediction: dict[str, Any], labels: tuple[str, ...], known: list[str]) -> tuple[str, ...]:
     """``/feedback`` on a prediction: the row's label, per level. On a taxonomy's prediction a label may be a
     path (``P/C``), a parent alone (``P``, nested only: the parent model learns it) or a child alone (``C``:
-    the parent predicted was right, ``P/C`` is stored); its parent (flat: the path) must be the model's.
-    Predictions of a language line are refused: their corrections go to ``train/new/<line>/``."""
-    line = prediction.get("line")
-    if line:
-        raise InvalidField(
-            f"prediction of the {line!r} model line: its corrections are not buffered by /feedback; "
-            f"upload them to train/new/{line}/",
-            field="prediction_id",
-        )
+    the parent predicted was right, ``P/C`` is stored); its parent (flat: the path) must be the model's."""
     levels = prediction.get("levels")
     if not levels or len(labels) != 1:
         return labels

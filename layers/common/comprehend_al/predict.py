@@ -185,7 +185,7 @@ def _decide(
         return decision
     if policy.daily_budget == 0 or not deps.params.get(REVIEW_FLOW):
         return decision.model_copy(update={"reason": "review_not_configured"})
-    deps.gate.buffer(prediction_id, text, [c.model_dump() for c in classes], version)
+    deps.gate.buffer(prediction_id, text, [c.model_dump() for c in classes], version, deps.line)
     return decision.model_copy(update={"reason": "queued"})
 
 

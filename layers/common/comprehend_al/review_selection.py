@@ -152,6 +152,7 @@ def _start(deps: SelectReviewDeps, item: dict[str, Any], flow: str, budget: int,
         [n for n, _ in classes],
         multi_label=deps.settings.multi_label,
         model_version=version,
+        line=str(item.get("line") or ""),
     )
     try:
         deps.review.start(name, flow, content)

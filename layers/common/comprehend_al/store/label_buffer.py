@@ -2,10 +2,11 @@
 
 Keys of the label-buffer table:
 
-* ``ROW`` / ``<row id>``: a pending row (``labels``, ``text``, ``source``, ``created_at``; ``claim`` and
-  ``claimed_at`` while a flush holds it). Row ids are deterministic where a retry could repeat an append
-  (``review-<prediction id>``, ``feedback-<prediction id>``, ``feedback-text-<hash>``): a redelivered event
-  rewrites the same item, and a later correction of the same prediction replaces the earlier one.
+* ``ROW`` / ``<row id>``: a pending row (``labels``, ``text``, ``source``, ``created_at``, ``line`` for a
+  language line's; ``claim`` and ``claimed_at`` while a flush holds it). Row ids are deterministic where a
+  retry could repeat an append (``review-<prediction id>``, ``feedback-<prediction id>``,
+  ``feedback-text-<hash>``): a redelivered event rewrites the same item, and a later correction of the same
+  prediction replaces the earlier one.
 * ``FLUSH`` / ``LOCK``: one flusher at a time (with an expiry, so a crashed flusher cannot block).
 
 Concurrency: a flush takes the lock, claims each row with a conditional update (unclaimed, or claimed by
@@ -55,6 +56,7 @@ class LabelRow(BaseModel):
     prediction_id: str | None = None
     model_version: str | None = None
     created_at: str = ""
+    line: str = ""  # the model line the prediction came from (a language); "" the default line
 
     def as_training_row(self) -> Row:
         return Row(labels=self.labels, text=self.text)
@@ -87,12 +89,13 @@ def csv_of(rows: Iterable[LabelRow], *, delimiter: str = "|") -> bytes:
 
 @dataclass(frozen=True)
 class FlushResult:
-    key: str | None  # the upload written, or None
+    key: str | None  # the (first) upload written, or None
     rows: int
     reason: str  # "written", "below_minimum", "locked", "empty"
+    keys: tuple[str, ...] = ()  # every upload written: one per model line the rows came from
 
     def as_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "rows": self.rows, "reason": self.reason}
+        return {"key": self.key, "rows": self.rows, "reason": self.reason, "keys": list(self.keys)}
 
 
 # --- the buffer (DynamoDB) ---------------------------------------------------------------------------
@@ -128,6 +131,8 @@ class LabelBuffer:
                     item["prediction_id"] = row.prediction_id
                 if row.model_version:
                     item["model_version"] = row.model_version
+                if row.line:
+                    item["line"] = row.line
                 batch.put_item(Item=item)
                 count += 1
         return count
@@ -160,7 +165,8 @@ class LabelBuffer:
 
     # flush
     def flush(self, bucket: Bucket, *, prefix: str, min_rows: int = 1, delimiter: str = "|") -> FlushResult:
-        """Write the pending rows as one upload when there are at least ``min_rows`` of them."""
+        """Write the pending rows when there are at least ``min_rows`` of them: one upload per model line
+        they came from (a language line's under ``<prefix><line>/``, where the lifecycle takes it)."""
         flush_id = uuid.uuid4().hex
         if not self._lock(flush_id):
             return FlushResult(None, 0, "locked")
@@ -179,15 +185,23 @@ class LabelBuffer:
                 for row in claimed:
                     self._unclaim(row.row_id, flush_id)
                 return FlushResult(None, len(claimed), "below_minimum")
-            written = latest_per_text(claimed)
-            key = upload_key(prefix, self.clock(), len(written))
-            bucket.put(key, csv_of(written, delimiter=delimiter), content_type="text/csv")
+            by_line: dict[str, list[LabelRow]] = {}
+            for row in claimed:
+                by_line.setdefault(row.line, []).append(row)
+            keys: list[str] = []
+            written = 0
+            for line, rows in sorted(by_line.items()):  # the default line ("") first
+                kept = latest_per_text(rows)
+                key = upload_key(f"{prefix}{line}/" if line else prefix, self.clock(), len(kept))
+                bucket.put(key, csv_of(kept, delimiter=delimiter), content_type="text/csv")
+                keys.append(key)
+                written += len(kept)
             for row in claimed:  # superseded rows (same text, older label) go too
                 self._delete(row.row_id, flush_id)
             logger.info(
-                "label buffer flushed", extra={"key": key, "rows": len(written), "claimed": len(claimed)}
+                "label buffer flushed", extra={"keys": keys, "rows": written, "claimed": len(claimed)}
             )
-            return FlushResult(key, len(written), "written")
+            return FlushResult(keys[0], written, "written", tuple(keys))
         finally:
             self._unlock(flush_id)
 
@@ -265,4 +279,5 @@ def _row(item: dict[str, Any]) -> LabelRow:
         prediction_id=item.get("prediction_id"),
         model_version=item.get("model_version"),
         created_at=str(item.get("created_at", "")),
+        line=str(item.get("line", "")),
     )

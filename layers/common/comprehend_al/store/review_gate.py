@@ -55,9 +55,14 @@ class ReviewGate:
         self.budget_pk = f"{BUDGET_PK}#{budget_scope}" if budget_scope else BUDGET_PK
 
     def buffer(
-        self, prediction_id: str, text: str, classes: list[dict[str, Any]], model_version: str | None
+        self,
+        prediction_id: str,
+        text: str,
+        classes: list[dict[str, Any]],
+        model_version: str | None,
+        line: str = "",
     ) -> None:
-        """Keep an uncertain prediction (its text and scores) for the next selection."""
+        """Keep an uncertain prediction (its text, scores and model line) for the next selection."""
         now = self.clock()
         item = {
             "pk": BUFFER_PK_PREFIX + utc_day(now),
@@ -69,6 +74,8 @@ class ReviewGate:
             "created_at": now.isoformat(),
             "expires_at": int((now + timedelta(days=BUFFER_DAYS)).timestamp()),
         }
+        if line:
+            item["line"] = line
         with aws_call("PutItem review buffer"):
             self.table.put_item(Item=to_dynamo(item))
 
