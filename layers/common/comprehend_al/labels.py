@@ -21,6 +21,7 @@ from typing import Any
 from comprehend_al.annotation.batch import BatchResult, flush_accepted
 from comprehend_al.aws.s3 import Bucket
 from comprehend_al.aws.ssm import CachedParameters
+from comprehend_al.lines import line_settings
 from comprehend_al.settings import LoopSettings, Settings
 from comprehend_al.store.label_buffer import FlushResult, LabelBuffer, LabelRow
 from comprehend_al.traffic import Traffic
@@ -61,7 +62,7 @@ def flush_pending(deps: LabelDeps, *, min_rows: int = 1) -> FlushResult:
     """Flush whatever is pending (the schedule: at least one row)."""
     return deps.buffer.flush(
         deps.bucket,
-        prefix=deps.settings.upload_prefix,
+        prefix_of=lambda line: line_settings(deps.settings, line).upload_prefix,
         min_rows=min_rows,
         delimiter=deps.settings.label_delimiter,
     )

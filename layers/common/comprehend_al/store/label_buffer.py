@@ -164,9 +164,11 @@ class LabelBuffer:
         return sum(1 for i in self._rows() if self._claimable(i))
 
     # flush
-    def flush(self, bucket: Bucket, *, prefix: str, min_rows: int = 1, delimiter: str = "|") -> FlushResult:
+    def flush(
+        self, bucket: Bucket, *, prefix_of: Callable[[str], str], min_rows: int = 1, delimiter: str = "|"
+    ) -> FlushResult:
         """Write the pending rows when there are at least ``min_rows`` of them: one upload per model line
-        they came from (a language line's under ``<prefix><line>/``, where the lifecycle takes it)."""
+        they came from, under ``prefix_of(line)`` (the line's upload prefix, where the lifecycle takes it)."""
         flush_id = uuid.uuid4().hex
         if not self._lock(flush_id):
             return FlushResult(None, 0, "locked")
@@ -192,7 +194,7 @@ class LabelBuffer:
             written = 0
             for line, rows in sorted(by_line.items()):  # the default line ("") first
                 kept = latest_per_text(rows)
-                key = upload_key(f"{prefix}{line}/" if line else prefix, self.clock(), len(kept))
+                key = upload_key(prefix_of(line), self.clock(), len(kept))
                 bucket.put(key, csv_of(kept, delimiter=delimiter), content_type="text/csv")
                 keys.append(key)
                 written += len(kept)
